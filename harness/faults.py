@@ -1,0 +1,145 @@
+"""Crashes: where the harness may stop a component, and the schedules that say when.
+
+Every call a component makes into the world goes through its :class:`Gate`,
+which numbers the calls 1, 2, 3, … over the whole run (all incarnations of
+the component). A :class:`CrashPoint` names one of them and whether the crash
+strikes *before* the call takes effect (the ack never reached the broker) or
+*after* it took effect but before it returned (the ack reached the broker, the
+consumer died anyway).
+
+A :class:`Schedule` is the set of crash points of one run plus its seed. It
+prints as a short token, which is what a ``replay:`` line carries:
+
+>>> s = Schedule(crashes=(CrashPoint(3, "after"), CrashPoint(7, "before")), seed=5)
+>>> s.token
+'3a.7b@s5'
+>>> Schedule.from_token("3a.7b@s5") == s
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+When = Literal["before", "after"]
+T = TypeVar("T")
+
+
+class Crash(BaseException):
+    """The harness stopped this component here; its memory is gone.
+
+    It derives from BaseException so that ``except Exception`` does not catch
+    it. Code that catches it anyway (``except BaseException``, a bare
+    ``except:``) is reported as having *swallowed* the crash.
+    """
+
+
+@dataclass(frozen=True, order=True)
+class CrashPoint:
+    call: int
+    when: When
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.call, int) or self.call < 1:
+            raise ValueError(f"a crash point's call number starts at 1, got {self.call!r}")
+        if self.when not in ("before", "after"):
+            raise ValueError(f"a crash strikes 'before' or 'after' a call, got {self.when!r}")
+
+    @property
+    def token(self) -> str:
+        return f"{self.call}{self.when[0]}"
+
+
+_TOKEN = re.compile(r"^(?P<crashes>(\d+[ab](\.\d+[ab])*)|-)@s(?P<seed>-?\d+)$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The crashes of one run (sorted, distinct) and the world's seed."""
+
+    crashes: tuple[CrashPoint, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "crashes", tuple(sorted(set(self.crashes))))
+
+    @property
+    def token(self) -> str:
+        crashes = ".".join(c.token for c in self.crashes) or "-"
+        return f"{crashes}@s{self.seed}"
+
+    @classmethod
+    def from_token(cls, token: str) -> Schedule:
+        match = _TOKEN.match(token.strip())
+        if not match:
+            raise ValueError(
+                f"cannot read the crash schedule {token!r}: expected crash points and a seed "
+                "such as '3a.7b@s5' (call 3 after, call 7 before, seed 5) or '-@s5' (no crash)"
+            )
+        crashes = []
+        if match["crashes"] != "-":
+            for part in match["crashes"].split("."):
+                when: When = "after" if part[-1] == "a" else "before"
+                crashes.append(CrashPoint(int(part[:-1]), when))
+        return cls(tuple(crashes), int(match["seed"]))
+
+    def describe(self) -> str:
+        if not self.crashes:
+            return "no crash"
+        return ", ".join(f"crash {c.when} call {c.call}" for c in self.crashes)
+
+
+class Gate:
+    """The crash point in front of every call one component makes into the world.
+
+    ``gate.call(what, effect)`` numbers the call, crashes before it if the
+    schedule says so, runs ``effect()``, then crashes after it if the schedule
+    says so. Once crashed, the component is dead: any further call raises
+    :class:`Crash` again, so code that swallowed the crash cannot keep working.
+    """
+
+    __slots__ = ("actor", "calls", "dead", "swallowed", "_plan", "_on_crash")
+
+    def __init__(
+        self,
+        actor: str,
+        crashes: tuple[CrashPoint, ...],
+        on_crash: Callable[[str], None],
+    ) -> None:
+        self.actor = actor
+        self.calls = 0
+        self.dead = False
+        self.swallowed = False
+        self._plan = {(c.call, c.when) for c in crashes}
+        self._on_crash = on_crash
+
+    def revive(self) -> None:
+        """A new incarnation starts; the call numbering goes on."""
+        self.dead = False
+        self.swallowed = False
+
+    def call(self, what: str, effect: Callable[[], T]) -> T:
+        if self.dead:
+            self.swallowed = True
+            raise Crash(f"{self.actor} already crashed; it cannot {what}")
+        self.calls += 1
+        plan = self._plan
+        if plan and (self.calls, "before") in plan:
+            self._strike(f"before {what}")
+        try:
+            result = effect()
+        except Exception:
+            if plan and (self.calls, "after") in plan:
+                self._strike(f"after {what} (which failed)")
+            raise
+        if plan and (self.calls, "after") in plan:
+            self._strike(f"after {what}")
+        return result
+
+    def _strike(self, where: str) -> None:
+        self.dead = True
+        self._on_crash(where)
+        raise Crash(f"{self.actor} crashed {where}")

@@ -1,0 +1,30 @@
+"""The anomaly words: one glossary for checkers, failure messages and READMEs.
+
+Every checker reports what it found with exactly these words, so a learner who
+has met *duplicated* in ch03 recognises it in ch08. Add a word only when none
+of these fits.
+
+>>> ANOMALIES["lost"]
+'accepted, never processed'
+"""
+
+from __future__ import annotations
+
+ANOMALIES: dict[str, str] = {
+    "lost": "accepted, never processed",
+    "duplicated": "effect applied more than once",
+    "reordered": "applied out of per-key order",
+    "phantom": "published for a change that was rolled back",
+    "stuck": "never settled: unacked forever, claimed forever, buffered forever",
+    "overflowed": "a bound exceeded",
+    "swallowed": "a crash caught by learner code",
+}
+
+
+def describe(word: str) -> str:
+    """Return the plain-words meaning of an anomaly word, or raise KeyError naming the known ones."""
+    try:
+        return ANOMALIES[word]
+    except KeyError:
+        known = ", ".join(ANOMALIES)
+        raise KeyError(f"unknown anomaly word {word!r}; the glossary has: {known}") from None

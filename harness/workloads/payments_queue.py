@@ -1,0 +1,127 @@
+"""payments-queue: a payments consumer on a RabbitMQ-like queue.
+
+The order desk has published one ``ChargePayment`` message per order to the
+``payments`` queue. The learner's consumer gets each delivery through
+``on_message(delivery)``, charges the order through the payments port, and
+settles the delivery on its channel. The effect that counts is the charge:
+an order charged twice is *duplicated*, an order never charged is *lost*.
+
+The learner's component is built as ``factory(channel=..., payments=...)``
+and must have ``on_message(delivery)``. Message bodies are
+``{"order_id": str, "amount": number}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.broker import Message
+from harness.faults import Schedule
+from harness.outcome import Outcome
+from harness.ports import Channel, Payments
+from harness.scheduler import BudgetExceeded
+from harness.traces import INTEGER, NUMBER, STRING, Step, Trace, Vocabulary
+from harness.world import Component, World
+
+NAME = "payments-queue"
+QUEUE = "payments"
+
+VOCABULARY = Vocabulary(
+    actions={
+        "publish": {"id": STRING, "order": STRING, "amount": NUMBER},
+        "fail": {"order": STRING, "times": INTEGER},
+    },
+    settings={"prefetch": (INTEGER, 1)},
+)
+
+
+def run(
+    factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
+) -> Outcome:
+    """Play ``trace`` against the consumer built by ``factory``, crashing per ``schedule``."""
+    world = World(seed=schedule.seed, crashes=schedule.crashes, freezer=freezer)
+    broker, timeline, scheduler = world.broker, world.timeline, world.scheduler
+    broker.declare_queue(QUEUE)
+    accepted: dict[str, str] = {}
+
+    def publish(args: dict[str, Any]) -> None:
+        message = Message(
+            args["id"],
+            {"order_id": args["order"], "amount": args["amount"]},
+            summary=f" ({args['order']})",
+        )
+        broker.publish(QUEUE, message)
+        accepted[args["id"]] = args["order"]
+        timeline.record(world.now(), "producer", "broker", f"publish {args['id']} ({args['order']})")
+
+    def fail(args: dict[str, Any]) -> None:
+        world.gateway.fail_next(args["order"], times=args["times"])
+
+    for step in trace.steps:
+        action = publish if step.action == "publish" else fail
+        scheduler.at(step.at, lambda action=action, args=step.args: action(args), priority=0)
+
+    prefetch = trace.settings.get("prefetch", 1)
+
+    def start(host: Component) -> None:
+        state = broker.open_channel(host.name, prefetch=prefetch)
+        host.on_crash(lambda: broker.close_channel(state, reason=f"{host.name} crashed"))
+        channel = Channel(broker, state, host.gate, timeline)
+        payments = Payments(world.gateway, host.gate)
+        instance = factory(channel=channel, payments=payments)
+        on_message = instance.on_message
+        broker.consume(state, QUEUE, lambda delivery: host.invoke(on_message, delivery))
+
+    consumer = world.host("consumer", start)
+    scheduler.at(0.0, consumer.start, priority=2)
+    notes: dict[str, Any] = {}
+    try:
+        world.run(max_events=500 + 100 * len(trace.steps))
+    except BudgetExceeded as error:
+        notes["budget"] = str(error)
+    unsettled = [m.message_id for m in broker.ready(QUEUE) + broker.unacked(QUEUE)]
+    world.stop()
+    world.close()
+    effects: dict[str, list[int]] = {}
+    for order, _amount, step in world.gateway.charges:
+        effects.setdefault(order, []).append(step)
+    return Outcome(
+        accepted=accepted,
+        effects=effects,
+        unsettled=sorted(unsettled),
+        effect="charged",
+        timeline=timeline,
+        schedule=schedule,
+        trace_name=trace.name,
+        crashes=consumer.crashes,
+        swallowed=consumer.swallowed,
+        calls=consumer.gate.calls,
+        notes=notes,
+    )
+
+
+def generate(spec: tuple[int, ...], *, prefetch: int = 1) -> Trace:
+    """A trace of ``len(spec)`` orders; order i's first ``spec[i]`` charges time out."""
+    steps = []
+    for index, failures in enumerate(spec, start=1):
+        if failures:
+            steps.append(Step(0.0, "fail", {"order": f"o-{index}", "times": failures}))
+        steps.append(
+            Step(0.0, "publish", {"id": f"m{index}", "order": f"o-{index}", "amount": 10 * index})
+        )
+    return Trace(
+        name="gen:" + ".".join(str(f) for f in spec),
+        title=f"{len(spec)} generated orders",
+        story="Drawn by Hypothesis: orders, gateway timeouts and crashes.",
+        workload=NAME,
+        steps=tuple(steps),
+        settings={"prefetch": prefetch},
+    )
+
+
+def specs(*, max_orders: int = 5, max_failures: int = 2):
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one order, no failure)."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.integers(0, max_failures), min_size=1, max_size=max_orders).map(tuple)

@@ -1,0 +1,180 @@
+"""The world: one clock, one scheduler, one timeline, the servers, and the components in it.
+
+A :class:`World` owns everything a run touches: the broker, the log, the
+database, the payment gateway. Learner code lives in it as a hosted
+:class:`Component`: the world starts it with its ports, runs its callbacks,
+and, when a crash point strikes, discards its memory, closes its connections
+(the broker requeues its unacked deliveries, SQLite rolls back what it had not
+committed) and starts a fresh instance after a restart delay.
+
+>>> world = World(seed=1)
+>>> world.clock.now
+0.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.broker import Broker
+from harness.clock import VirtualClock
+from harness.database import Database
+from harness.errors import LearnerError, NotDone
+from harness.faults import Crash, CrashPoint, Gate
+from harness.gateway import PaymentGateway
+from harness.log import Log
+from harness.scheduler import Scheduler
+from harness.timeline import Timeline
+
+RESTART_DELAY = 0.010
+"""Virtual seconds between a component's crash and its fresh start."""
+
+
+class World:
+    """Everything one run touches; a pure function of its seed and schedule."""
+
+    def __init__(
+        self, *, seed: int, crashes: tuple[CrashPoint, ...] = (), freezer: object = None
+    ) -> None:
+        self.seed = seed
+        self.crashes = crashes
+        self.clock = VirtualClock(freezer)
+        self.scheduler = Scheduler(self.clock, seed=seed)
+        self.timeline = Timeline()
+        self.broker = Broker(self.scheduler, self.timeline)
+        self.log = Log()
+        self.gateway = PaymentGateway(self.timeline, now=self.now)
+        self.components: list[Component] = []
+        self._database: Database | None = None
+
+    def now(self) -> float:
+        return self.clock.now
+
+    @property
+    def database(self) -> Database:
+        """The world's SQLite database, created on first use."""
+        if self._database is None:
+            self._database = Database()
+        return self._database
+
+    def host(
+        self,
+        name: str,
+        start: Callable[[Component], None],
+        *,
+        under_test: bool = True,
+        restart_delay: float = RESTART_DELAY,
+    ) -> Component:
+        """Host a component; ``start(component)`` opens its ports and builds its instance.
+
+        The schedule's crash points strike the components ``under_test``.
+        """
+        component = Component(self, name, start, under_test, restart_delay)
+        self.components.append(component)
+        return component
+
+    def run(self, *, max_events: int) -> None:
+        """Run until nothing is left to do (or the event budget is spent)."""
+        self.scheduler.run(max_events=max_events)
+
+    def stop(self) -> None:
+        """End the run: every component stops as if crashed (uncommitted work is rolled back)."""
+        for component in self.components:
+            component.shutdown()
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+
+
+class Component:
+    """One learner component hosted in a world: its gate, its incarnations, its callbacks."""
+
+    def __init__(
+        self,
+        world: World,
+        name: str,
+        start: Callable[[Component], None],
+        under_test: bool,
+        restart_delay: float,
+    ) -> None:
+        self.world = world
+        self.name = name
+        self._start = start
+        self.restart_delay = restart_delay
+        self.gate = Gate(name, world.crashes if under_test else (), self._crashed)
+        self.incarnation = 0
+        self.crashes = 0
+        self.swallowed = 0
+        self._closers: list[Callable[[], None]] = []
+        self.running = False
+
+    def start(self) -> None:
+        """Start a fresh incarnation: new ports, new instance, no memory of the last one."""
+        self.incarnation += 1
+        self.gate.revive()
+        self.running = True
+        self.world.timeline.record(
+            self.world.clock.now,
+            "harness",
+            self.name,
+            "start" if self.incarnation == 1 else f"restart (incarnation {self.incarnation})",
+        )
+        self.invoke(self._start, self)
+
+    def on_crash(self, closer: Callable[[], None]) -> None:
+        """Register what closes one of this incarnation's connections when it dies."""
+        self._closers.append(closer)
+
+    def invoke(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run learner code ``fn(*args)`` under the world's rules.
+
+        - a :class:`Crash` ends this incarnation and schedules a restart;
+        - returning normally after a crash struck means the crash was caught:
+          *swallowed*; the incarnation is ended all the same;
+        - NotImplementedError becomes :class:`NotDone`; any other exception
+          becomes :class:`LearnerError` (with the learner's traceback).
+        """
+        if not self.running:
+            return None
+        try:
+            result = fn(*args)
+        except Crash:
+            if self.gate.swallowed:
+                self._swallowed()
+            self._end_incarnation(restart=True)
+            return None
+        except NotImplementedError as error:
+            raise NotDone(error, self.name) from error
+        except (Exception, SystemExit) as error:
+            raise LearnerError(error, self.name, self.world.timeline) from error
+        if self.gate.dead:
+            self._swallowed()
+            self._end_incarnation(restart=True)
+            return None
+        return result
+
+    def _swallowed(self) -> None:
+        self.swallowed += 1
+        self.world.timeline.crash(
+            self.world.clock.now, self.name, "caught the crash and went on (swallowed)"
+        )
+
+    def _crashed(self, where: str) -> None:
+        self.crashes += 1
+        self.world.timeline.crash(self.world.clock.now, self.name, where)
+
+    def _end_incarnation(self, *, restart: bool) -> None:
+        if not self.running:
+            return
+        self.running = False
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            closer()
+        if restart:
+            self.world.scheduler.after(self.restart_delay, self.start)
+
+    def shutdown(self) -> None:
+        """Stop for good (end of run)."""
+        self._end_incarnation(restart=False)
