@@ -23,6 +23,7 @@ class NotDone(Exception):
         self.todo = match["id"] if match else None
         self.text = text
         self.where = where
+        self.token: str | None = None
         super().__init__(f"{where}: {text}")
 
 
@@ -33,4 +34,9 @@ class LearnerError(Exception):
         self.original = original
         self.where = where
         self.timeline = timeline
+        self.token: str | None = None
         super().__init__(f"{where} raised {type(original).__name__}: {original}")
+
+
+class TargetError(Exception):
+    """The target tree lacks a module or a name that a test needs."""

@@ -8,7 +8,7 @@ a store and the services it calls.
 
 from harness.ports.channel import Channel
 from harness.ports.log_client import LogClient
-from harness.ports.payments import Payments
+from harness.ports.payments import PaymentFailed, Payments
 from harness.ports.store import Store
 
-__all__ = ["Channel", "LogClient", "Payments", "Store"]
+__all__ = ["Channel", "LogClient", "PaymentFailed", "Payments", "Store"]

@@ -1,0 +1,322 @@
+"""Exploring crash schedules: every single crash (exhaustive), or many drawn by Hypothesis.
+
+The explorer runs a learner's component through a workload under crash
+schedules and checks the promises after each run. The first broken promise
+ends the exploration with :class:`PromiseBroken`, carrying the smallest case
+found and the token that replays exactly that case.
+
+- :meth:`Explorer.every_single_crash` is small-scope model checking: it runs
+  the trace once without crashes, then once for every call the component
+  made, crashing just before it and just after it. A failure is shrunk by
+  dropping trace steps while the same promise still breaks.
+- :meth:`Explorer.random_faults` lets Hypothesis draw generated traces with
+  several crashes and gateway failures, and shrink a failure to a minimal one.
+
+A replay token reads ``TRACE[~DROPPED]/CRASHES@sSEED``: ``three-orders~1/4a@s0``
+is the trace ``three-orders`` without its step 1, crashing after call 4, seed 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from harness.checkers import Verdict
+from harness.clock import frozen_time
+from harness.errors import LearnerError, NotDone
+from harness.faults import CrashPoint, Schedule
+from harness.outcome import Outcome
+from harness.promises import Promise
+from harness.traces import Trace
+
+Factory = Callable[..., Any]
+
+
+class PromiseBroken(AssertionError):
+    """A run broke a promise. Carries everything a person needs to see and replay it."""
+
+    def __init__(
+        self,
+        promise: Promise,
+        verdict: Verdict,
+        outcome: Outcome,
+        trace: Trace,
+        token: str,
+        *,
+        runs: int,
+        shrunk_from: int | None = None,
+    ) -> None:
+        self.promise = promise
+        self.verdict = verdict
+        self.outcome = outcome
+        self.trace = trace
+        self.token = token
+        self.runs = runs
+        self.shrunk_from = shrunk_from
+        super().__init__(f"broken promise {promise.id!r}: {verdict.observed} (replay {token})")
+
+
+class ReplayError(ValueError):
+    """A replay token that does not fit the test it was given to."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One trace (possibly with steps dropped) under one schedule."""
+
+    trace: Trace
+    schedule: Schedule
+    dropped: tuple[int, ...] = ()
+
+    @property
+    def token(self) -> str:
+        dropped = "~" + ".".join(map(str, self.dropped)) if self.dropped else ""
+        return f"{self.trace.name}{dropped}/{self.schedule.token}"
+
+
+_REPLAY = re.compile(r"^(?P<trace>[^~/]+)(~(?P<dropped>\d+(\.\d+)*))?/(?P<schedule>.+)$")
+
+
+def first_broken(outcome: Outcome, promises: Sequence[Promise]) -> tuple[Promise, Verdict] | None:
+    """The first promise (in the given order) that ``outcome`` breaks, with its verdict."""
+    for promise in promises:
+        verdict = promise(outcome)
+        if not verdict.holds:
+            return promise, verdict
+    return None
+
+
+def drop(trace: Trace, dropped: Sequence[int]) -> Trace:
+    """``trace`` without the steps at the given (original) indexes."""
+    for index in sorted(dropped, reverse=True):
+        if not 0 <= index < len(trace.steps):
+            raise ReplayError(f"trace {trace.name!r} has no step {index} to drop")
+        trace = trace.without(index)
+    return trace
+
+
+class Explorer:
+    """Runs components through crash schedules and checks promises.
+
+    ``replay`` (a token) makes every exploration run that one case only.
+    ``hypothesis_settings`` are used by :meth:`random_faults`.
+    """
+
+    def __init__(
+        self,
+        *,
+        replay: str | None = None,
+        hypothesis_settings: Any = None,
+        hidden_traces: Sequence[Trace] = (),
+    ) -> None:
+        self.replay = replay
+        self.hypothesis_settings = hypothesis_settings
+        self.hidden_traces = tuple(hidden_traces)
+        self.runs = 0
+
+    # -- the three ways to explore -------------------------------------------------------------
+
+    def once(
+        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+    ) -> int:
+        """Run each trace once without any crash; the promises must hold."""
+        if self.replay:
+            return self._replay(workload, factory, traces, promises)
+        with frozen_time() as freezer:
+            for trace in traces:
+                case = Case(trace, Schedule((), trace.seed))
+                self._check(workload, factory, case, promises, freezer)
+        return self.runs
+
+    def every_single_crash(
+        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+    ) -> int:
+        """Run each trace under no crash and under every single crash; the promises must hold.
+
+        Returns how many runs it took.
+        """
+        if self.replay:
+            return self._replay(workload, factory, traces, promises)
+        with frozen_time() as freezer:
+            for trace in traces:
+                failure = self._single_crashes(workload, factory, trace, (), promises, freezer)
+                if failure is not None:
+                    raise self._shrink(workload, factory, failure, promises, freezer)
+        return self.runs
+
+    def single_crash_outcomes(
+        self, workload: ModuleType, factory: Factory, trace: Trace
+    ) -> list[Outcome]:
+        """The outcomes of ``trace`` under no crash and under every single crash (unchecked)."""
+        with frozen_time() as freezer:
+            baseline = self._run(workload, factory, Case(trace, Schedule((), trace.seed)), freezer)
+            outcomes = [baseline]
+            for call in range(1, baseline.calls + 1):
+                for when in ("before", "after"):
+                    schedule = Schedule((CrashPoint(call, when),), trace.seed)
+                    outcomes.append(self._run(workload, factory, Case(trace, schedule), freezer))
+        return outcomes
+
+    def random_faults(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        promises: Sequence[Promise],
+        *,
+        max_crashes: int = 3,
+        **generate: Any,
+    ) -> int:
+        """Let Hypothesis draw traces with up to ``max_crashes`` crashes; the promises must hold."""
+        if self.replay:
+            return self._replay(workload, factory, [], promises, generate=generate)
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        crash_points = st.lists(
+            st.builds(CrashPoint, st.integers(1, 40), st.sampled_from(["before", "after"])),
+            max_size=max_crashes,
+            unique=True,
+        )
+        largest = [0]
+        base = self.hypothesis_settings or settings()
+        chosen = settings(
+            base,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            report_multiple_bugs=False,
+        )
+
+        @chosen
+        @given(spec=workload.specs(), crashes=crash_points, seed=st.integers(0, 2**16))
+        def case(spec: tuple[int, ...], crashes: list[CrashPoint], seed: int) -> None:
+            trace = workload.generate(spec, **generate)
+            current = Case(trace, Schedule(tuple(crashes), seed))
+            try:
+                self._check(workload, factory, current, promises, freezer)
+            except PromiseBroken as broken:
+                largest[0] = max(largest[0], len(broken.outcome.timeline))
+                if largest[0] > len(broken.outcome.timeline):
+                    broken.shrunk_from = largest[0]
+                raise
+
+        with frozen_time() as freezer:
+            # One plain run first: a stub's NotImplementedError surfaces at once, unshrunk.
+            self._check(
+                workload, factory, Case(workload.generate((0,), **generate), Schedule()), promises, freezer
+            )
+            case()
+        return self.runs
+
+    # -- machinery ------------------------------------------------------------------------------
+
+    def _run(self, workload: ModuleType, factory: Factory, case: Case, freezer: object) -> Outcome:
+        self.runs += 1
+        return workload.run(factory, case.trace, case.schedule, freezer=freezer)
+
+    def _check(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        case: Case,
+        promises: Sequence[Promise],
+        freezer: object,
+    ) -> Outcome:
+        try:
+            outcome = self._run(workload, factory, case, freezer)
+        except (LearnerError, NotDone) as error:
+            error.token = case.token
+            raise
+        broken = first_broken(outcome, promises)
+        if broken is not None:
+            raise PromiseBroken(*broken, outcome, case.trace, case.token, runs=self.runs)
+        return outcome
+
+    def _single_crashes(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        trace: Trace,
+        dropped: tuple[int, ...],
+        promises: Sequence[Promise],
+        freezer: object,
+    ) -> PromiseBroken | None:
+        try:
+            baseline = self._check(
+                workload, factory, Case(trace, Schedule((), trace.seed), dropped), promises, freezer
+            )
+            for call in range(1, baseline.calls + 1):
+                for when in ("before", "after"):
+                    schedule = Schedule((CrashPoint(call, when),), trace.seed)
+                    self._check(workload, factory, Case(trace, schedule, dropped), promises, freezer)
+        except PromiseBroken as broken:
+            return broken
+        return None
+
+    def _shrink(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        failure: PromiseBroken,
+        promises: Sequence[Promise],
+        freezer: object,
+    ) -> PromiseBroken:
+        """Drop trace steps, one at a time, while the same promise still breaks."""
+        original_steps = len(failure.outcome.timeline)
+        full = failure.trace
+        kept = list(range(len(full.steps)))
+        best = failure
+        changed = True
+        while changed and len(kept) > 1:
+            changed = False
+            for index in list(kept):
+                trial = [i for i in kept if i != index]
+                dropped = tuple(i for i in range(len(full.steps)) if i not in trial)
+                smaller = drop(full, dropped)
+                found = self._single_crashes(workload, factory, smaller, dropped, promises, freezer)
+                if found is not None and found.promise.id == failure.promise.id:
+                    kept, best, changed = trial, found, True
+                    break
+        if len(best.outcome.timeline) < original_steps:
+            best.shrunk_from = original_steps
+        best.runs = self.runs
+        return best
+
+    def _replay(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
+        *,
+        generate: dict[str, Any] | None = None,
+    ) -> int:
+        match = _REPLAY.match(self.replay or "")
+        if not match:
+            raise ReplayError(
+                f"cannot read the replay token {self.replay!r}: expected TRACE/SCHEDULE, "
+                "as printed on a failure's 'replay:' line"
+            )
+        name = match["trace"]
+        schedule = Schedule.from_token(match["schedule"])
+        dropped = tuple(int(i) for i in match["dropped"].split(".")) if match["dropped"] else ()
+        if name.startswith("gen:"):
+            if generate is None:
+                raise ReplayError(f"this test does not draw generated traces, so {name!r} is not its")
+            try:
+                spec = tuple(int(part) for part in name[4:].split("."))
+            except ValueError:
+                raise ReplayError(f"cannot read the generated trace {name!r}") from None
+            trace = workload.generate(spec, **generate)
+        else:
+            by_name = {t.name: t for t in traces}
+            if name not in by_name:
+                known = ", ".join(sorted(by_name)) or "none (it draws generated traces)"
+                raise ReplayError(f"this test does not run the trace {name!r}; it runs: {known}")
+            trace = by_name[name]
+        case = Case(drop(trace, dropped), schedule, dropped)
+        with frozen_time() as freezer:
+            self._check(workload, factory, case, promises, freezer)
+        return self.runs

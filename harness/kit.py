@@ -1,0 +1,67 @@
+"""The object a chapter test holds (the ``kit`` fixture): the target, the traces, the explorer.
+
+A chapter test reads like its promise::
+
+    @pytest.mark.task(2)
+    @pytest.mark.points(2)
+    def test_nothing_is_lost_under_any_single_crash(kit):
+        \"\"\"no order is lost, whatever single crash strikes\"\"\"
+        consumer = kit.component("ch03/at_least_once.py", "AtLeastOnceConsumer")
+        kit.every_single_crash(payments_queue, consumer, kit.traces("queue-*"), [NO_LOSS])
+
+It reaches learner code only through the target, never by importing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from harness import traces as trace_files
+from harness.explore import Explorer, Factory
+from harness.promises import Promise
+from harness.targets import Target
+from harness.traces import Trace
+
+
+class Kit:
+    """A chapter test's handle on the harness."""
+
+    def __init__(self, *, target: Target, traces_dir: Path, explorer: Explorer) -> None:
+        self.target = target
+        self.traces_dir = traces_dir
+        self.explorer = explorer
+
+    def component(self, module: str, name: str) -> Any:
+        """The learner's class or function ``name`` from ``module`` of the target."""
+        return self.target.component(module, name)
+
+    def traces(self, pattern: str = "*") -> list[Trace]:
+        """The chapter's trace files matching ``pattern`` (by file stem), in name order."""
+        paths = sorted(
+            p for p in self.traces_dir.glob(pattern + ".*") if p.suffix in (".toml", ".json")
+        )
+        if not paths:
+            raise FileNotFoundError(f"no trace matches {pattern!r} in {self.traces_dir}")
+        return [trace_files.load(path) for path in paths]
+
+    def once(
+        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+    ) -> int:
+        return self.explorer.once(workload, factory, traces, promises)
+
+    def every_single_crash(
+        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+    ) -> int:
+        return self.explorer.every_single_crash(workload, factory, traces, promises)
+
+    def random_faults(
+        self, workload: ModuleType, factory: Factory, promises: Sequence[Promise], **options: Any
+    ) -> int:
+        return self.explorer.random_faults(workload, factory, promises, **options)
+
+    def single_crash_outcomes(self, workload: ModuleType, factory: Factory, trace: Trace) -> list:
+        """The outcomes of ``trace`` under no crash and under every single crash, unchecked."""
+        return self.explorer.single_crash_outcomes(workload, factory, trace)

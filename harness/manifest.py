@@ -1,0 +1,93 @@
+"""The course manifest, ``exercises/info.toml``: chapters, tasks and hints, in course order.
+
+Hints live here and only here (never in the stub files): a failure shows a
+task's first hint, and the learner can ask for more.
+
+>>> m = Manifest.parse({"chapters": [{"id": "ch03", "title": "Delivery semantics",
+...     "tasks": [{"task": 1, "title": "At most once", "module": "ch03/a.py", "hints": ["ack first"]}]}]},
+...     where="info.toml")
+>>> m.task("ch03", 1).hints
+('ack first',)
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ManifestError(ValueError):
+    """The manifest is malformed: the message names the field."""
+
+
+@dataclass(frozen=True)
+class Task:
+    chapter: str
+    number: int
+    title: str
+    module: str
+    hints: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.chapter}.{self.number}"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    id: str
+    title: str
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    chapters: tuple[Chapter, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ManifestError(f"{path}: cannot read the course manifest: {error}") from None
+        return cls.parse(data, where=str(path))
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], *, where: str) -> Manifest:
+        chapters = []
+        for c_index, raw in enumerate(data.get("chapters", [])):
+            at = f"{where}: chapters[{c_index}]"
+            for key in ("id", "title", "tasks"):
+                if key not in raw:
+                    raise ManifestError(f"{at}.{key}: missing")
+            tasks = []
+            for t_index, task in enumerate(raw["tasks"]):
+                t_at = f"{at}.tasks[{t_index}]"
+                for key, kind in (("task", int), ("title", str), ("module", str), ("hints", list)):
+                    if not isinstance(task.get(key), kind):
+                        raise ManifestError(f"{t_at}.{key}: expected {kind.__name__}")
+                tasks.append(
+                    Task(raw["id"], task["task"], task["title"], task["module"], tuple(task["hints"]))
+                )
+            chapters.append(Chapter(raw["id"], raw["title"], tuple(tasks)))
+        return cls(tuple(chapters))
+
+    def chapter(self, chapter_id: str) -> Chapter:
+        for chapter in self.chapters:
+            if chapter.id == chapter_id:
+                return chapter
+        known = ", ".join(c.id for c in self.chapters)
+        raise KeyError(f"unknown chapter {chapter_id!r}; the chapters are: {known}")
+
+    def task(self, chapter_id: str, number: int) -> Task | None:
+        for task in self.chapter(chapter_id).tasks:
+            if task.number == number:
+                return task
+        return None

@@ -1,0 +1,280 @@
+"""The pytest plugin of the kit (registered through the ``pytest11`` entry point).
+
+Options (group "talking with messages"):
+
+- ``--target exercises|solutions|PATH``: the tree of learner modules the
+  chapter tests run against (default: exercises, your work);
+- ``--replay TOKEN``: run one case exactly, as printed on a failure's
+  ``replay:`` line;
+- ``--task N`` / ``--task chNN.N``: run only that task's tests;
+- ``--results-json FILE``: write every test's outcome (for graders and the
+  self-check).
+
+Hypothesis profiles: ``learner`` (the default: random, remembers failures)
+and ``grading`` (derandomized, no database: the same score every run), chosen
+with Hypothesis's own ``--hypothesis-profile``. Every chapter test gets a
+timeout (pytest-timeout), so a loop that never ends fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from harness import report
+from harness.errors import LearnerError, NotDone, TargetError
+from harness.explore import Explorer, PromiseBroken, ReplayError
+from harness.kit import Kit
+from harness.manifest import Manifest, ManifestError
+from harness.targets import NAMED, Target, resolve
+from harness.traces import TraceError
+
+CHAPTER_TIMEOUT = 30.0
+"""Real seconds a chapter test may take before it fails as a loop that never ends."""
+
+PROFILES = ("learner", "grading")
+_CHAPTER = re.compile(r"^ch\d\d$")
+_state = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("talking with messages", "Talking with messages (the kata kit)")
+    group.addoption(
+        "--target",
+        default="exercises",
+        help="the learner modules to test: 'exercises' (your work, default), 'solutions' "
+        "(the reference), or the path of a tree laid out like exercises/ (e.g. a mutant)",
+    )
+    group.addoption(
+        "--replay",
+        default=None,
+        metavar="TOKEN",
+        help="run exactly one case, as printed on a failure's 'replay:' line",
+    )
+    group.addoption(
+        "--task",
+        action="append",
+        default=[],
+        metavar="N",
+        help="run only the tests of task N (or chNN.N); may be given more than once",
+    )
+    group.addoption(
+        "--results-json",
+        default=None,
+        metavar="FILE",
+        help="write every chapter test's outcome as JSON to FILE",
+    )
+
+
+def _register_profiles() -> None:
+    from hypothesis import HealthCheck, settings
+
+    common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("learner", max_examples=60, **common)
+    settings.register_profile(
+        "grading", max_examples=100, derandomize=True, database=None, print_blob=False, **common
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "task(n): the chapter task this test checks")
+    config.addinivalue_line("markers", "points(n): the points this test is worth when graded")
+    profile = config.getoption("hypothesis_profile", None)
+    if profile in PROFILES:
+        _register_profiles()
+    value = config.getoption("target")
+    try:
+        root = resolve(value, config.rootpath)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    label = value if value in NAMED else str(root)
+    config.stash[_state] = {"target": Target(root, label), "results": [], "manifest": None}
+
+
+def _manifest(config: pytest.Config) -> Manifest | None:
+    state = config.stash[_state]
+    if state["manifest"] is None:
+        path = config.rootpath / "exercises" / "info.toml"
+        try:
+            state["manifest"] = Manifest.load(path) if path.is_file() else Manifest(())
+        except ManifestError:
+            state["manifest"] = Manifest(())
+    return state["manifest"]
+
+
+def _chapter_of(item: pytest.Item) -> str | None:
+    name = Path(item.path).parent.name
+    return name if _CHAPTER.match(name) else None
+
+
+def _task_of(item: pytest.Item) -> int | None:
+    marker = item.get_closest_marker("task")
+    return int(marker.args[0]) if marker and marker.args else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("task")
+    # Chapter tests run in course order: chapter, then task (stable within a task).
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (_chapter_of(item) or "", _task_of(item) or 0, order[id(item)]))
+    selected, deselected = [], []
+    for item in items:
+        chapter = _chapter_of(item)
+        if chapter and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(CHAPTER_TIMEOUT))
+        if wanted and not _matches(wanted, chapter, _task_of(item)):
+            deselected.append(item)
+        else:
+            selected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+def _matches(wanted: list[str], chapter: str | None, task: int | None) -> bool:
+    for value in wanted:
+        want_chapter, _, number = value.rpartition(".")
+        if not number.isdigit():
+            raise pytest.UsageError(f"--task {value!r}: expected a task number such as 2 or ch03.2")
+        if task == int(number) and (not want_chapter or want_chapter == chapter):
+            return True
+    return False
+
+
+@pytest.fixture
+def kit(request: pytest.FixtureRequest) -> Kit:
+    """The harness, as a chapter test sees it: the target, the chapter's traces, the explorer."""
+    config = request.config
+    hypothesis_settings = None
+    profile = config.getoption("hypothesis_profile", None)
+    if profile is None:
+        from hypothesis import settings
+
+        _register_profiles()
+        hypothesis_settings = settings.get_profile("learner")
+    explorer = Explorer(replay=config.getoption("replay"), hypothesis_settings=hypothesis_settings)
+    return Kit(
+        target=config.stash[_state]["target"],
+        traces_dir=Path(request.path).parent / "traces",
+        explorer=explorer,
+    )
+
+
+# -- failure output ------------------------------------------------------------------------------
+
+
+def _title(item: pytest.Item) -> str:
+    chapter = _chapter_of(item) or "kit"
+    task = _task_of(item)
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+    what = doc[0].rstrip(".") if doc else item.name
+    return f"{chapter} · task {task} · {what}" if task else f"{chapter} · {what}"
+
+
+def _command(item: pytest.Item, *extra: str) -> str:
+    config = item.config
+    parts = ["pytest", item.nodeid]
+    target = config.getoption("target")
+    if target != "exercises":
+        parts += ["--target", target]
+    parts += extra
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def _hint(item: pytest.Item) -> str | None:
+    chapter, task = _chapter_of(item), _task_of(item)
+    if not chapter or not task:
+        return None
+    try:
+        found = _manifest(item.config).task(chapter, task)
+    except KeyError:
+        return None
+    return found.hints[0] if found and found.hints else None
+
+
+def _roots(item: pytest.Item) -> list[Path]:
+    return [item.config.stash[_state]["target"].root]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()
+    if _chapter_of(item) is None:
+        return
+    status, promise, message = rep.outcome, None, ""
+    if call.excinfo is not None and rep.when in ("setup", "call"):
+        error = call.excinfo.value
+        title = _title(item)
+        if isinstance(error, NotImplementedError) and "TODO(" in str(error):
+            error = NotDone(error, item.name)
+            error.__cause__ = call.excinfo.value
+        if isinstance(error, PromiseBroken):
+            replay = _command(item, "--replay", error.token)
+            rep.longrepr = report.broken(error, title=title, replay=replay, hint=_hint(item))
+            status, promise, message = "failed", error.promise.id, error.verdict.observed
+        elif isinstance(error, NotDone):
+            location = report.location_of(error.__cause__ or error, _roots(item))
+            task = _task_of(item)
+            rerun = f"pytest {Path(item.nodeid.split('::')[0]).parent}" + (
+                f" --task {task}" if task else ""
+            )
+            shown = item.config.stash[_state].setdefault("todos_shown", set())
+            if error.todo in shown:
+                rep.longrepr = report.title_line(title, "NOT DONE YET") + (
+                    f"\n  {error.todo} is still to be filled (see above)"
+                )
+            else:
+                shown.add(error.todo)
+                rep.longrepr = report.not_done(error, title=title, location=location, rerun=rerun)
+            status, message = "failed", f"not done yet: {error.text}"
+        elif isinstance(error, LearnerError):
+            token = getattr(error, "token", None)
+            replay = _command(item, "--replay", token) if token else None
+            rep.longrepr = report.learner_error(
+                error, title=title, roots=_roots(item), replay=replay, hint=_hint(item)
+            )
+            status, message = "error", str(error)
+        elif isinstance(error, (TargetError, ReplayError, TraceError)):
+            rep.longrepr = report.title_line(title, "FAILED") + "\n  " + str(error)
+            status, message = "failed", str(error)
+        elif call.excinfo.typename == "Failed" and "Timeout" in str(error):
+            rep.longrepr = (
+                report.title_line(title, "TIMEOUT")
+                + f"\n  the test did not finish within {CHAPTER_TIMEOUT:g} s of real time."
+                "\n  The harness runs in virtual time and never waits, so this is a loop in"
+                "\n  your code that never ends (a retry without a limit, a `while True`)."
+            )
+            status, message = "timeout", "timed out"
+        else:
+            message = str(error)
+            status = "failed" if rep.when == "call" else "error"
+    if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
+        _record(item, status, promise, message)
+
+
+def _record(item: pytest.Item, status: str, promise: str | None, message: str) -> None:
+    points = item.get_closest_marker("points")
+    item.config.stash[_state]["results"].append(
+        {
+            "id": item.nodeid,
+            "chapter": _chapter_of(item),
+            "task": _task_of(item),
+            "status": status,
+            "max_points": points.args[0] if points and points.args else 0,
+            "promise": promise,
+            "message": message,
+        }
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("results_json")
+    if path:
+        results = session.config.stash[_state]["results"]
+        Path(path).write_text(json.dumps({"tests": results}, indent=2), encoding="utf-8")

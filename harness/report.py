@@ -1,0 +1,122 @@
+"""Failure output for people: the promise, what happened, the smallest trace, how to replay, a hint.
+
+These functions only format; the pytest plugin decides when to call them and
+supplies the test's title, the replay command and the task's hint.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from harness.errors import LearnerError, NotDone
+from harness.explore import PromiseBroken
+
+WIDTH = 100
+
+
+def title_line(left: str, status: str) -> str:
+    """``left`` and ``status`` on one line, the status pushed to the right."""
+    gap = max(WIDTH - len(left) - len(status), 4)
+    return f"{left}{' ' * gap}{status}"
+
+
+def _field(name: str, text: str) -> str:
+    pad = " " * 12
+    lines = text.splitlines() or [""]
+    first = f"  {name:<10}{lines[0]}"
+    return "\n".join([first] + [pad + line for line in lines[1:]])
+
+
+def broken(error: PromiseBroken, *, title: str, replay: str, hint: str | None) -> str:
+    """A broken promise, with its minimal trace as a timeline."""
+    outcome = error.outcome
+    trace = error.trace
+    facts = [f"{trace.name} ({trace.title})" if not trace.name.startswith("gen:") else trace.title]
+    facts.append(outcome.schedule.describe())
+    facts.append(f"seed {outcome.schedule.seed}")
+    if error.shrunk_from:
+        facts.append(f"shrunk from {error.shrunk_from} steps to {len(outcome.timeline)}")
+    facts.append(f"{error.runs} run{'s' if error.runs != 1 else ''} explored")
+    lines = [
+        title_line(title, "FAILED"),
+        _field("promise", error.promise.statement),
+        _field("observed", error.verdict.observed),
+        _field("trace", " · ".join(facts)),
+        outcome.timeline.render(marks=error.verdict.marks, indent="    "),
+    ]
+    if "budget" in outcome.notes:
+        lines.append(_field("note", "the run never settled: " + outcome.notes["budget"]))
+    lines.append(f"  replay:   {replay}")
+    if hint:
+        lines.append(_field("hint", hint))
+    return "\n".join(lines)
+
+
+def not_done(error: NotDone, *, title: str, location: str | None, rerun: str) -> str:
+    """A stub that still raises NotImplementedError: which TODO, where, and how to rerun."""
+    todo = error.todo or "a TODO"
+    lines = [title_line(title, "NOT DONE YET"), _field("todo", f"{todo} is still to be filled")]
+    if location:
+        lines.append(_field("where", location))
+    lines.append(_field("says", error.text))
+    lines.append(_field("then run", rerun))
+    return "\n".join(lines)
+
+
+def learner_error(
+    error: LearnerError,
+    *,
+    title: str,
+    roots: list[Path],
+    replay: str | None,
+    hint: str | None,
+) -> str:
+    """An exception from the learner's code: their traceback only, and the timeline so far."""
+    original = error.original
+    lines = [
+        title_line(title, "ERROR IN YOUR CODE"),
+        _field("raised", f"{type(original).__name__}: {original}"),
+        _field("while", f"the harness called {error.where}"),
+    ]
+    frames = _learner_frames(original, roots)
+    if frames:
+        lines.append("  traceback (your code):")
+        lines.extend("    " + line for line in frames)
+    if len(error.timeline):
+        lines.append("  timeline up to the error:")
+        lines.append(error.timeline.render(indent="    "))
+    if replay:
+        lines.append(f"  replay:   {replay}")
+    if hint:
+        lines.append(_field("hint", hint))
+    return "\n".join(lines)
+
+
+def _learner_frames(error: BaseException, roots: list[Path]) -> list[str]:
+    resolved = [str(root.resolve()) for root in roots]
+    lines = []
+    for frame in traceback.extract_tb(error.__traceback__):
+        if not any(str(Path(frame.filename).resolve()).startswith(root) for root in resolved):
+            continue
+        lines.append(f'File "{_relative(frame.filename)}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"  {frame.line}")
+    return lines
+
+
+def _relative(filename: str) -> str:
+    try:
+        return str(Path(filename).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return filename
+
+
+def location_of(error: BaseException, roots: list[Path]) -> str | None:
+    """``path:line`` of the deepest frame of ``error`` inside one of ``roots``."""
+    resolved = [str(root.resolve()) for root in roots]
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if any(str(Path(frame.filename).resolve()).startswith(root) for root in resolved):
+            found = f"{_relative(frame.filename)}:{frame.lineno} ({frame.name})"
+    return found
