@@ -121,13 +121,13 @@ class Component:
             self.name,
             "start" if self.incarnation == 1 else f"restart (incarnation {self.incarnation})",
         )
-        self.invoke(self._start, self)
+        self.invoke(self._start, self, what=f"the constructor of {self.name}")
 
     def on_crash(self, closer: Callable[[], None]) -> None:
         """Register what closes one of this incarnation's connections when it dies."""
         self._closers.append(closer)
 
-    def invoke(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def invoke(self, fn: Callable[..., Any], *args: Any, what: str | None = None) -> Any:
         """Run learner code ``fn(*args)`` under the world's rules.
 
         - a :class:`Crash` ends this incarnation and schedules a restart;
@@ -135,6 +135,8 @@ class Component:
           *swallowed*; the incarnation is ended all the same;
         - NotImplementedError becomes :class:`NotDone`; any other exception
           becomes :class:`LearnerError` (with the learner's traceback).
+
+        ``what`` names the call for people (default: the function's name).
         """
         if not self.running:
             return None
@@ -146,9 +148,9 @@ class Component:
             self._end_incarnation(restart=True)
             return None
         except NotImplementedError as error:
-            raise NotDone(error, self.name) from error
+            raise NotDone(error, what or _name_of(fn)) from error
         except (Exception, SystemExit) as error:
-            raise LearnerError(error, self.name, self.world.timeline) from error
+            raise LearnerError(error, what or _name_of(fn), self.world.timeline) from error
         if self.gate.dead:
             self._swallowed()
             self._end_incarnation(restart=True)
@@ -178,3 +180,7 @@ class Component:
     def shutdown(self) -> None:
         """Stop for good (end of run)."""
         self._end_incarnation(restart=False)
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)

@@ -1,0 +1,24 @@
+from harness.ports import PaymentFailed
+
+
+class CommitAfterConsumer:
+    def __init__(self, client, payments, *, every=1):
+        self.client = client
+        self.payments = payments
+        self.every = every
+
+    def poll_once(self):
+        records = self.client.poll()
+        if not records:
+            return
+        self.client.commit()
+        for index, record in enumerate(records):
+            try:
+                self.payments.charge(record.value["order_id"], record.value["amount"])
+            except PaymentFailed:
+                rewind = {}
+                for later in records[index:]:
+                    rewind.setdefault(later.partition, later.offset)
+                for partition, offset in rewind.items():
+                    self.client.seek(partition, offset)
+                return

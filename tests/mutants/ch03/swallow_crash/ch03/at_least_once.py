@@ -1,0 +1,14 @@
+class AtLeastOnceConsumer:
+    def __init__(self, channel, payments):
+        self.channel = channel
+        self.payments = payments
+
+    def on_message(self, delivery):
+        try:
+            self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
+            self.channel.ack(delivery.tag)
+        except BaseException:
+            try:
+                self.channel.nack(delivery.tag, requeue=True)
+            except BaseException:
+                pass

@@ -1,0 +1,75 @@
+"""Helpers of the self-check: run a chapter's tests against a target, read the results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.traces import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = ROOT / "exercises"
+SOLUTIONS = ROOT / "solutions"
+MUTANTS = ROOT / "tests" / "mutants"
+
+
+def chapters() -> list[str]:
+    """Chapters that have tests."""
+    return sorted(p.name for p in EXERCISES.glob("ch*") if any(p.glob("test_*.py")))
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: Path
+    chapter: str
+    task: int
+    breaks: str
+    story: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.chapter}/{self.path.name}"
+
+
+def mutants() -> list[Mutant]:
+    found = []
+    for meta in sorted(MUTANTS.glob("ch*/*/mutant.toml")):
+        data = tomllib.loads(meta.read_text())
+        chapter, _, task = data["task"].partition(".")
+        found.append(Mutant(meta.parent, chapter, int(task), data["breaks"], data["story"]))
+    return found
+
+
+def run_chapter(chapter: str, target: str | Path, *extra: str) -> list[dict]:
+    """Run ``pytest exercises/CHAPTER --target TARGET`` in a subprocess; return its results."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "results.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"exercises/{chapter}",
+            "--target",
+            str(target),
+            "--results-json",
+            str(results),
+            "--hypothesis-profile",
+            "grading",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *extra,
+        ]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+        if not results.exists():
+            raise AssertionError(
+                f"{' '.join(command)} wrote no results (exit {done.returncode}):\n"
+                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
+        return json.loads(results.read_text())["tests"]

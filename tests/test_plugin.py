@@ -1,0 +1,198 @@
+"""The pytest plugin, tested with pytester on a miniature chapter (Hypothesis's habit)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACE = (ROOT / "exercises" / "ch03" / "traces" / "queue-three-orders.toml").read_text()
+
+TESTS = '''
+import pytest
+from harness.promises import NO_LOSS, NO_SWALLOW, SETTLED
+from harness.workloads import payments_queue
+
+
+@pytest.mark.task(1)
+@pytest.mark.points(2)
+def test_single_crashes(kit):
+    """no order is lost, whatever single crash strikes"""
+    consumer = kit.component("ch99/consumer.py", "Consumer")
+    kit.every_single_crash(payments_queue, consumer, kit.traces("*"), [NO_SWALLOW, NO_LOSS, SETTLED])
+
+
+@pytest.mark.task(2)
+@pytest.mark.points(1)
+def test_many_crashes(kit):
+    """no order is lost under several crashes"""
+    consumer = kit.component("ch99/consumer.py", "Consumer")
+    kit.random_faults(payments_queue, consumer, [NO_SWALLOW, NO_LOSS, SETTLED])
+'''
+
+ACK_FIRST = '''
+from harness.ports import PaymentFailed
+
+
+class Consumer:
+    def __init__(self, channel, payments):
+        self.channel, self.payments = channel, payments
+
+    def on_message(self, delivery):
+        self.channel.ack(delivery.tag)
+        try:
+            self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
+        except PaymentFailed:
+            pass
+'''
+
+
+@pytest.fixture
+def chapter(pytester: pytest.Pytester):
+    """A miniature kit: exercises/ch99 with one trace, tests, and a learner module."""
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\naddopts = '-p no:cacheprovider'\n")
+    pytester.mkdir("exercises")
+    pytester.mkdir("exercises/ch99")
+    pytester.mkdir("exercises/ch99/traces")
+    (pytester.path / "exercises/ch99/traces/three.toml").write_text(TRACE)
+    (pytester.path / "exercises/ch99/test_ch99.py").write_text(TESTS)
+    return pytester
+
+
+def write_consumer(pytester: pytest.Pytester, source: str) -> None:
+    (pytester.path / "exercises/ch99/consumer.py").write_text(source)
+
+
+def replay_command(output: str) -> list[str]:
+    line = next(line for line in output.splitlines() if line.strip().startswith("replay:"))
+    return shlex.split(line.split("replay:", 1)[1])
+
+
+def failure_text(output: str) -> str:
+    """The failure blocks without the run's duration."""
+    return re.sub(r" in \d+\.\d+s", "", output)
+
+
+def test_the_replay_line_reproduces_the_same_failure_and_nothing_else(chapter):
+    """the `replay:` line runs one test, one case, and shows the same broken promise"""
+    write_consumer(chapter, ACK_FIRST)
+    first = chapter.runpytest_inprocess("exercises/ch99", "--task", "1")
+    first.assert_outcomes(failed=1)
+    out = first.stdout.str()
+    observed = next(line for line in out.splitlines() if "observed" in line)
+    command = replay_command(out)
+    assert command[0] == "pytest" and "--replay" in command
+    again = chapter.runpytest_inprocess(*command[1:])
+    again.assert_outcomes(failed=1)
+    assert observed in again.stdout.str()
+    assert "1 run explored" in again.stdout.str()
+
+
+def test_a_hypothesis_failure_replays_too(chapter):
+    """a failure drawn by Hypothesis prints a replay line that reproduces it without Hypothesis"""
+    write_consumer(chapter, ACK_FIRST)
+    first = chapter.runpytest_inprocess("exercises/ch99", "--task", "2")
+    first.assert_outcomes(failed=1)
+    command = replay_command(first.stdout.str())
+    assert any(part.startswith("gen:") for part in command)
+    again = chapter.runpytest_inprocess(*command[1:])
+    again.assert_outcomes(failed=1)
+    assert "never charged (lost)" in again.stdout.str()
+
+
+def test_the_same_run_twice_gives_the_same_failure(chapter):
+    """determinism: the same code, the same profile, the same output"""
+    write_consumer(chapter, ACK_FIRST)
+    args = ("exercises/ch99", "--hypothesis-profile", "grading")
+    one = chapter.runpytest_inprocess(*args).stdout.str()
+    two = chapter.runpytest_inprocess(*args).stdout.str()
+    assert failure_text(one) == failure_text(two)
+
+
+def test_a_broken_promise_shows_promise_observed_timeline_and_hint_fields(chapter):
+    """the failure names the promise, what was observed, the crash in the timeline"""
+    write_consumer(chapter, ACK_FIRST)
+    out = chapter.runpytest_inprocess("exercises/ch99", "--task", "1").stdout.str()
+    assert "ch99 · task 1 · no order is lost, whatever single crash strikes" in out
+    assert "promise   every accepted message takes effect at least once" in out
+    assert "✗ crash" in out
+    assert "Traceback" not in out and "harness/" not in out
+
+
+def test_a_stub_says_which_todo_to_fill(chapter):
+    """a stub's NotImplementedError is a short NOT DONE YET naming its TODO"""
+    write_consumer(
+        chapter,
+        "class Consumer:\n"
+        "    def __init__(self, channel, payments):\n        pass\n"
+        "    def on_message(self, delivery):\n"
+        "        raise NotImplementedError('TODO(ch99.1): charge and ack')\n",
+    )
+    result = chapter.runpytest_inprocess("exercises/ch99")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "NOT DONE YET" in out and "TODO(ch99.1): charge and ack" in out
+    assert "exercises/ch99/consumer.py:5" in out
+    assert "Traceback" not in out
+
+
+def test_a_learner_exception_shows_the_learners_traceback_only(chapter):
+    """an exception in learner code shows the learner's frames, not the harness's"""
+    write_consumer(
+        chapter,
+        "class Consumer:\n"
+        "    def __init__(self, channel, payments):\n        self.channel = channel\n"
+        "    def on_message(self, delivery):\n"
+        "        total = delivery.body['order_id'] + 1\n",
+    )
+    result = chapter.runpytest_inprocess("exercises/ch99", "--task", "1")
+    out = result.stdout.str()
+    assert "ERROR IN YOUR CODE" in out
+    assert "TypeError" in out
+    assert "consumer.py\", line 5, in on_message" in out
+    assert "world.py" not in out and "broker.py" not in out
+    assert "replay:" in out
+
+
+def test_a_loop_that_never_ends_fails_with_a_timeout_message(chapter):
+    """an infinite loop in learner code is a failed test with a clear message, not a hang"""
+    write_consumer(
+        chapter,
+        "class Consumer:\n"
+        "    def __init__(self, channel, payments):\n        pass\n"
+        "    def on_message(self, delivery):\n        while True:\n            pass\n",
+    )
+    test = chapter.path / "exercises/ch99/test_ch99.py"
+    test.write_text(test.read_text().replace("@pytest.mark.task(1)", "@pytest.mark.timeout(1)\n@pytest.mark.task(1)"))
+    result = chapter.runpytest_inprocess("exercises/ch99", "--task", "1")
+    result.assert_outcomes(failed=1)
+    assert "TIMEOUT" in result.stdout.str()
+    assert "loop in" in result.stdout.str()
+
+
+def test_an_unknown_target_lists_the_valid_ones(chapter):
+    """--target with a typo is a usage error that names the valid targets"""
+    result = chapter.runpytest_inprocess("exercises/ch99", "--target", "solutons")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "'exercises'" in result.stderr.str() and "'solutions'" in result.stderr.str()
+
+
+def test_a_missing_module_in_the_target_is_a_clear_failure(chapter):
+    """a target without the module fails the test with the module's name, not a traceback"""
+    result = chapter.runpytest_inprocess("exercises/ch99", "--task", "1")
+    result.assert_outcomes(failed=1)
+    assert "has no module ch99/consumer.py" in result.stdout.str()
+
+
+def test_results_json_records_status_points_and_promise(chapter):
+    """--results-json records each test's status, points and the promise it broke"""
+    write_consumer(chapter, ACK_FIRST)
+    chapter.runpytest_inprocess("exercises/ch99", "--results-json", "out.json")
+    results = json.loads((chapter.path / "out.json").read_text())["tests"]
+    by_task = {r["task"]: r for r in results}
+    assert by_task[1]["status"] == "failed" and by_task[1]["promise"] == "no-loss"
+    assert by_task[1]["max_points"] == 2 and by_task[2]["max_points"] == 1

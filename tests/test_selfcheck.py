@@ -1,0 +1,112 @@
+"""The self-check: the course checks itself (DESIGN.md §4).
+
+For every chapter: every graded test fails on the stubs, every test passes on
+the solutions, and every mutant (a known-wrong implementation a learner would
+plausibly write) is caught by at least one test of its task, which names the
+promise the mutant was written to break. Plus the manifest's rules
+(rustlings'): every task is in the manifest with its module in both trees,
+every stub has its TODO, no solution has one, every task has a mutant.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import pytest
+from selfcheck import EXERCISES, SOLUTIONS, Mutant, chapters, mutants, run_chapter
+
+from harness.manifest import Manifest
+
+MANIFEST = Manifest.load(EXERCISES / "info.toml")
+CHAPTERS = chapters()
+MUTANTS = mutants()
+
+
+@cache
+def _all_runs() -> dict[str, list[dict]]:
+    """Every run the self-check needs, in parallel subprocesses (about a second each)."""
+    jobs = {f"stubs:{c}": (c, "exercises", ()) for c in CHAPTERS}
+    jobs |= {f"solutions:{c}": (c, "solutions", ()) for c in CHAPTERS}
+    jobs |= {
+        f"mutant:{m.name}": (m.chapter, m.path, ("--task", str(m.task))) for m in MUTANTS
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {key: pool.submit(run_chapter, *job[:2], *job[2]) for key, job in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_graded_test_fails_on_the_stubs(chapter):
+    """the stubs score 0: every graded test fails on them"""
+    results = _all_runs()[f"stubs:{chapter}"]
+    assert results, f"{chapter} ran no test"
+    passed = [r["id"] for r in results if r["status"] == "passed" and r["max_points"]]
+    assert not passed, f"these graded tests pass on the untouched stubs: {passed}"
+    ungraded = [r["id"] for r in results if not r["max_points"] or not r["task"]]
+    assert not ungraded, f"these chapter tests have no task or no points marker: {ungraded}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_test_passes_on_the_solutions(chapter):
+    """the solutions score full marks"""
+    results = _all_runs()[f"solutions:{chapter}"]
+    failed = {r["id"]: r["message"] for r in results if r["status"] != "passed"}
+    assert results and not failed, f"the reference solutions fail: {failed}"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_every_mutant_is_caught_naming_the_promise_it_breaks(mutant: Mutant):
+    """each mutant is caught by a test of its task, for the promise it was written to break"""
+    results = _all_runs()[f"mutant:{mutant.name}"]
+    assert results, f"no test of {mutant.chapter} task {mutant.task} ran against {mutant.name}"
+    caught = [r for r in results if r["status"] != "passed"]
+    assert caught, f"no test catches the mutant {mutant.name}: {mutant.story}"
+    if mutant.breaks == "assertion":
+        named = [r for r in caught if r["promise"] is None and r["status"] == "failed"]
+    else:
+        named = [r for r in caught if r["promise"] == mutant.breaks]
+    assert named, (
+        f"{mutant.name} ({mutant.story}) is caught, but not for breaking {mutant.breaks!r}: "
+        f"{[(r['id'], r['promise'], r['message']) for r in caught]}"
+    )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_task_has_a_mutant(chapter):
+    """an exercise without mutants is not done"""
+    tasks = {t.number for t in MANIFEST.chapter(chapter).tasks}
+    covered = {m.task for m in MUTANTS if m.chapter == chapter}
+    assert tasks <= covered, f"{chapter} tasks without a mutant: {sorted(tasks - covered)}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_manifest_the_stubs_and_the_solutions_agree(chapter):
+    """every task's module is in both trees; stubs carry their TODO, solutions none"""
+    tasks = MANIFEST.chapter(chapter).tasks
+    modules = {t.module for t in tasks}
+    for task in tasks:
+        stub, solution = EXERCISES / task.module, SOLUTIONS / task.module
+        assert stub.is_file(), f"{task.id}: the stub {stub} is missing"
+        assert solution.is_file(), f"{task.id}: the solution {solution} is missing"
+        assert f"TODO({task.id})" in stub.read_text(), f"{stub} has no TODO({task.id})"
+        assert "TODO(" not in solution.read_text(), f"{solution} still has a TODO"
+        assert task.hints, f"{task.id} has no hint in info.toml"
+    on_disk = {
+        str(p.relative_to(EXERCISES))
+        for p in (EXERCISES / chapter).glob("*.py")
+        if not p.name.startswith(("test_", "conftest"))
+    }
+    assert on_disk == modules, f"modules not in the manifest, or missing: {on_disk ^ modules}"
+    mirrored = {str(p.relative_to(SOLUTIONS)) for p in (SOLUTIONS / chapter).glob("*.py")}
+    assert mirrored == modules, f"solutions/ does not mirror exercises/: {mirrored ^ modules}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_todo_names_a_task_of_the_manifest(chapter):
+    """a TODO(chNN.N) in a stub refers to a real task"""
+    ids = {t.id for t in MANIFEST.chapter(chapter).tasks}
+    for stub in (EXERCISES / chapter).glob("*.py"):
+        for todo in re.findall(r"TODO\(([\w.]+)\)", stub.read_text()):
+            assert todo in ids, f"{stub}: TODO({todo}) names no task of the manifest"
