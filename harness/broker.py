@@ -44,9 +44,9 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.scheduler import Scheduler
 from harness.timeline import Timeline
@@ -75,18 +75,16 @@ class BrokerUnavailable(BrokerError):
     """The broker is down (an outage in the trace): nothing can be published."""
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """A message as the broker stores it. ``summary`` is how the timeline names it."""
 
     message_id: str
     body: Mapping[str, Any]
-    headers: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, Any] = MappingProxyType({})
     summary: str = ""
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One delivery of a message to a consumer.
 
     ``tag`` is what you ack, nack or reject; it is new on every delivery, so
@@ -130,6 +128,7 @@ class _Queue:
         "dead_letter",
         "delivery_limit",
         "dispatch_pending",
+        "dispatch",
     )
 
     def __init__(self, name: str, dead_letter: str | None, delivery_limit: int | None) -> None:
@@ -140,6 +139,7 @@ class _Queue:
         self.dead_letter = dead_letter
         self.delivery_limit = delivery_limit
         self.dispatch_pending = False
+        self.dispatch: Callable[[], None] = lambda: None  # set by the broker
 
     def put_back(self, entry: _Entry) -> None:
         """Return an entry to its original position among the ready ones."""
@@ -186,7 +186,10 @@ class Broker:
         """Declare a queue; declaring an existing one again changes nothing."""
         if delivery_limit is not None and delivery_limit < 0:
             raise ValueError(f"delivery_limit must be >= 0 or None, got {delivery_limit}")
-        self._queues.setdefault(name, _Queue(name, dead_letter, delivery_limit))
+        if name not in self._queues:
+            queue = _Queue(name, dead_letter, delivery_limit)
+            queue.dispatch = partial(self._dispatch, queue)
+            self._queues[name] = queue
 
     def ready(self, queue: str) -> list[Message]:
         """The messages waiting in ``queue``, in delivery order."""
@@ -293,8 +296,10 @@ class Broker:
                 "delivered on this channel, or it was already acked, nacked or rejected. "
                 "The broker closed the channel."
             )
-        tags = [t for t in channel.unacked if t <= tag] if multiple else [tag]
-        return [channel.unacked.pop(t) for t in sorted(tags)]
+        if not multiple:
+            return [channel.unacked.pop(tag)]
+        tags = sorted(t for t in channel.unacked if t <= tag)
+        return [channel.unacked.pop(t) for t in tags]
 
     def _check_open(self, channel: ChannelState) -> None:
         if not channel.open:
@@ -304,7 +309,9 @@ class Broker:
         now = self.scheduler.clock.now
         message = entry.message
         if q.dead_letter is None:
-            self.timeline.record(now, "broker", "broker", f"discard {message.message_id} ({reason})")
+            self.timeline.record(
+                now, "broker", "broker", f"discard {message.message_id} ({reason})"
+            )
             return
         deaths = list(message.headers.get("x-death", ()))
         deaths.insert(0, {"queue": q.name, "reason": reason, "count": 1, "time": now})
@@ -314,7 +321,10 @@ class Broker:
         headers.setdefault("x-first-death-queue", q.name)
         dead = Message(message.message_id, message.body, MappingProxyType(headers), message.summary)
         self.timeline.record(
-            now, "broker", "broker", f"dead-letter {message.message_id} to {q.dead_letter} ({reason})"
+            now,
+            "broker",
+            "broker",
+            f"dead-letter {message.message_id} to {q.dead_letter} ({reason})",
         )
         dlq = self._queue(q.dead_letter)
         dlq.ready.append(_Entry(dead, next(self._positions)))
@@ -326,7 +336,7 @@ class Broker:
         if q.dispatch_pending or not q.ready or not q.consumers:
             return
         q.dispatch_pending = True
-        self.scheduler.after(DELIVERY_LATENCY, lambda: self._dispatch(q))
+        self.scheduler.after(DELIVERY_LATENCY, q.dispatch)
 
     def _dispatch(self, q: _Queue) -> None:
         q.dispatch_pending = False
@@ -334,13 +344,16 @@ class Broker:
         if not q.ready or not consumers:
             return
         count = len(consumers)
-        for offset in range(count):
-            consumer = consumers[(q.turn + offset) % count]
-            if consumer.channel.has_room():
-                q.turn = (q.turn + offset + 1) % count
-                break
+        if count == 1 and consumers[0].channel.has_room():
+            consumer = consumers[0]
         else:
-            return  # every consumer is at its prefetch limit; an ack will kick again
+            for offset in range(count):
+                consumer = consumers[(q.turn + offset) % count]
+                if consumer.channel.has_room():
+                    q.turn = (q.turn + offset + 1) % count
+                    break
+            else:
+                return  # every consumer is at its prefetch limit; an ack will kick again
         entry = q.ready.popleft()
         entry.deliveries += 1
         if q.delivery_limit is not None and entry.deliveries > q.delivery_limit + 1:

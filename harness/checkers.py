@@ -4,7 +4,8 @@ Each verdict names its anomalies with the glossary's words
 (:mod:`harness.glossary`) and says, in a sentence, what was observed.
 
 >>> from harness.outcome import Outcome
->>> outcome = Outcome(accepted={"m1": "o-1", "m2": "o-2"}, effects={"o-1": [3, 9]}, effect="charged")
+>>> accepted = {"m1": "o-1", "m2": "o-2"}
+>>> outcome = Outcome(accepted=accepted, effects={"o-1": [3, 9]}, effect="charged")
 >>> v = no_loss(outcome)
 >>> v.holds, v.anomalies
 (False, {'lost': ['o-2']})

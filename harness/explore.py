@@ -120,7 +120,11 @@ class Explorer:
     # -- the three ways to explore -------------------------------------------------------------
 
     def once(
-        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
     ) -> int:
         """Run each trace once without any crash; the promises must hold."""
         if self.replay:
@@ -132,7 +136,11 @@ class Explorer:
         return self.runs
 
     def every_single_crash(
-        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
     ) -> int:
         """Run each trace under no crash and under every single crash; the promises must hold.
 
@@ -205,7 +213,11 @@ class Explorer:
         with frozen_time() as freezer:
             # One plain run first: a stub's NotImplementedError surfaces at once, unshrunk.
             self._check(
-                workload, factory, Case(workload.generate((0,), **generate), Schedule()), promises, freezer
+                workload,
+                factory,
+                Case(workload.generate((0,), **generate), Schedule()),
+                promises,
+                freezer,
             )
             case()
         return self.runs
@@ -250,7 +262,9 @@ class Explorer:
             for call in range(1, baseline.calls + 1):
                 for when in ("before", "after"):
                     schedule = Schedule((CrashPoint(call, when),), trace.seed)
-                    self._check(workload, factory, Case(trace, schedule, dropped), promises, freezer)
+                    self._check(
+                        workload, factory, Case(trace, schedule, dropped), promises, freezer
+                    )
         except PromiseBroken as broken:
             return broken
         return None
@@ -304,7 +318,9 @@ class Explorer:
         dropped = tuple(int(i) for i in match["dropped"].split(".")) if match["dropped"] else ()
         if name.startswith("gen:"):
             if generate is None:
-                raise ReplayError(f"this test does not draw generated traces, so {name!r} is not its")
+                raise ReplayError(
+                    f"this test does not draw generated traces, so {name!r} is not its"
+                )
             try:
                 spec = tuple(int(part) for part in name[4:].split("."))
             except ValueError:

@@ -22,7 +22,7 @@ ANOMALIES: dict[str, str] = {
 
 
 def describe(word: str) -> str:
-    """Return the plain-words meaning of an anomaly word, or raise KeyError naming the known ones."""
+    """The plain-words meaning of an anomaly word; KeyError names the known ones."""
     try:
         return ANOMALIES[word]
     except KeyError:

@@ -48,12 +48,20 @@ class Kit:
         return [trace_files.load(path) for path in paths]
 
     def once(
-        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
     ) -> int:
         return self.explorer.once(workload, factory, traces, promises)
 
     def every_single_crash(
-        self, workload: ModuleType, factory: Factory, traces: Sequence[Trace], promises: Sequence[Promise]
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
     ) -> int:
         return self.explorer.every_single_crash(workload, factory, traces, promises)
 

@@ -3,9 +3,9 @@
 Hints live here and only here (never in the stub files): a failure shows a
 task's first hint, and the learner can ask for more.
 
->>> m = Manifest.parse({"chapters": [{"id": "ch03", "title": "Delivery semantics",
-...     "tasks": [{"task": 1, "title": "At most once", "module": "ch03/a.py", "hints": ["ack first"]}]}]},
-...     where="info.toml")
+>>> task = {"task": 1, "title": "At most once", "module": "ch03/a.py", "hints": ["ack first"]}
+>>> chapter = {"id": "ch03", "title": "Delivery semantics", "tasks": [task]}
+>>> m = Manifest.parse({"chapters": [chapter]}, where="info.toml")
 >>> m.task("ch03", 1).hints
 ('ack first',)
 """
@@ -74,7 +74,9 @@ class Manifest:
                     if not isinstance(task.get(key), kind):
                         raise ManifestError(f"{t_at}.{key}: expected {kind.__name__}")
                 tasks.append(
-                    Task(raw["id"], task["task"], task["title"], task["module"], tuple(task["hints"]))
+                    Task(
+                        raw["id"], task["task"], task["title"], task["module"], tuple(task["hints"])
+                    )
                 )
             chapters.append(Chapter(raw["id"], raw["title"], tuple(tasks)))
         return cls(tuple(chapters))

@@ -33,31 +33,37 @@ class Step(NamedTuple):
 class Timeline:
     """An append-only list of steps."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("_raw",)
 
     def __init__(self) -> None:
-        self.steps: list[Step] = []
+        self._raw: list[tuple[float, str, str, str]] = []
 
     def record(self, time: float, actor: str, target: str, what: str) -> None:
-        self.steps.append(Step(time, actor, target, what))
+        self._raw.append((time, actor, target, what))
 
     def crash(self, time: float, actor: str, what: str) -> None:
-        self.steps.append(Step(time, actor, CRASH, what))
+        self._raw.append((time, actor, CRASH, what))
+
+    @property
+    def steps(self) -> list[Step]:
+        """The steps so far, in order."""
+        return [Step(*raw) for raw in self._raw]
 
     def __len__(self) -> int:
-        return len(self.steps)
+        return len(self._raw)
 
     def render(self, *, marks: dict[int, str] | None = None, indent: str = "") -> str:
         """Render the steps as aligned lines; ``marks`` adds ``← note`` to step indexes."""
         marks = marks or {}
-        actors = [s.actor for s in self.steps if not s.is_crash] + ["✗ crash"]
-        targets = [s.target for s in self.steps if not s.is_crash] + [
-            s.actor for s in self.steps if s.is_crash
+        steps = self.steps
+        actors = [s.actor for s in steps if not s.is_crash] + ["✗ crash"]
+        targets = [s.target for s in steps if not s.is_crash] + [
+            s.actor for s in steps if s.is_crash
         ]
         a_width = max(len(a) for a in actors)
         t_width = max((len(t) for t in targets), default=0)
         lines = []
-        for index, step in enumerate(self.steps):
+        for index, step in enumerate(steps):
             if step.is_crash:
                 head = " " * 9 + f"{CRASH:<{a_width}}   {step.actor:<{t_width}}"
             else:

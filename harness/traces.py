@@ -61,7 +61,14 @@ class Trace:
         """This trace less one step (used to shrink a failing trace)."""
         steps = self.steps[:index] + self.steps[index + 1 :]
         return Trace(
-            self.name, self.title, self.story, self.workload, steps, self.seed, self.settings, self.source
+            self.name,
+            self.title,
+            self.story,
+            self.workload,
+            steps,
+            self.seed,
+            self.settings,
+            self.source,
         )
 
 
@@ -114,7 +121,9 @@ def parse(data: Any, *, name: str, where: str, vocabulary) -> Trace:
     allowed = {"title", "story", "workload", "seed", "settings", "steps"}
     for key in data:
         if key not in allowed:
-            raise TraceError(f"{where}: unknown field {key!r}; a trace has {', '.join(sorted(allowed))}")
+            raise TraceError(
+                f"{where}: unknown field {key!r}; a trace has {', '.join(sorted(allowed))}"
+            )
     title = _field(data, "title", STRING, where)
     story = _field(data, "story", STRING, where)
     workload = _field(data, "workload", STRING, where)
@@ -146,7 +155,9 @@ def parse(data: Any, *, name: str, where: str, vocabulary) -> Trace:
         when = raw.get("at")
         _check(when, NUMBER, where, f"{at}.at")
         if when < 0 or when < last:
-            raise TraceError(f"{where}: {at}.at: expected a time >= {last} (steps are in time order)")
+            raise TraceError(
+                f"{where}: {at}.at: expected a time >= {last} (steps are in time order)"
+            )
         last = when
         actions = [key for key in raw if key != "at"]
         if len(actions) != 1 or actions[0] not in words.actions:

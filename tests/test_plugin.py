@@ -23,7 +23,8 @@ from harness.workloads import payments_queue
 def test_single_crashes(kit):
     """no order is lost, whatever single crash strikes"""
     consumer = kit.component("ch99/consumer.py", "Consumer")
-    kit.every_single_crash(payments_queue, consumer, kit.traces("*"), [NO_SWALLOW, NO_LOSS, SETTLED])
+    promises = [NO_SWALLOW, NO_LOSS, SETTLED]
+    kit.every_single_crash(payments_queue, consumer, kit.traces("*"), promises)
 
 
 @pytest.mark.task(2)
@@ -34,7 +35,7 @@ def test_many_crashes(kit):
     kit.random_faults(payments_queue, consumer, [NO_SWALLOW, NO_LOSS, SETTLED])
 '''
 
-ACK_FIRST = '''
+ACK_FIRST = """
 from harness.ports import PaymentFailed
 
 
@@ -48,7 +49,7 @@ class Consumer:
             self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
         except PaymentFailed:
             pass
-'''
+"""
 
 
 @pytest.fixture
@@ -153,7 +154,7 @@ def test_a_learner_exception_shows_the_learners_traceback_only(chapter):
     out = result.stdout.str()
     assert "ERROR IN YOUR CODE" in out
     assert "TypeError" in out
-    assert "consumer.py\", line 5, in on_message" in out
+    assert 'consumer.py", line 5, in on_message' in out
     assert "world.py" not in out and "broker.py" not in out
     assert "replay:" in out
 
@@ -167,7 +168,11 @@ def test_a_loop_that_never_ends_fails_with_a_timeout_message(chapter):
         "    def on_message(self, delivery):\n        while True:\n            pass\n",
     )
     test = chapter.path / "exercises/ch99/test_ch99.py"
-    test.write_text(test.read_text().replace("@pytest.mark.task(1)", "@pytest.mark.timeout(1)\n@pytest.mark.task(1)"))
+    test.write_text(
+        test.read_text().replace(
+            "@pytest.mark.task(1)", "@pytest.mark.timeout(1)\n@pytest.mark.task(1)"
+        )
+    )
     result = chapter.runpytest_inprocess("exercises/ch99", "--task", "1")
     result.assert_outcomes(failed=1)
     assert "TIMEOUT" in result.stdout.str()

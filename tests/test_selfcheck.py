@@ -29,9 +29,7 @@ def _all_runs() -> dict[str, list[dict]]:
     """Every run the self-check needs, in parallel subprocesses (about a second each)."""
     jobs = {f"stubs:{c}": (c, "exercises", ()) for c in CHAPTERS}
     jobs |= {f"solutions:{c}": (c, "solutions", ()) for c in CHAPTERS}
-    jobs |= {
-        f"mutant:{m.name}": (m.chapter, m.path, ("--task", str(m.task))) for m in MUTANTS
-    }
+    jobs |= {f"mutant:{m.name}": (m.chapter, m.path, ("--task", str(m.task))) for m in MUTANTS}
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {key: pool.submit(run_chapter, *job[:2], *job[2]) for key, job in jobs.items()}
         return {key: future.result() for key, future in futures.items()}

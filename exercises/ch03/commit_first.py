@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.ports import LogClient, Payments, PaymentFailed  # noqa: F401
+from harness.ports import LogClient, PaymentFailed, Payments  # noqa: F401
 
 
 class CommitFirstConsumer:

@@ -13,7 +13,12 @@ MODULE, NAME = "ch03/at_least_once.py", "AtLeastOnceConsumer"
 def test_every_order_is_charged_once_through_gateway_timeouts(kit):
     """every order is charged exactly once when nothing crashes, timeouts included"""
     consumer = kit.component(MODULE, NAME)
-    kit.once(payments_queue, consumer, kit.traces("queue-*"), [NO_SWALLOW, NO_LOSS, NO_DUPLICATE, SETTLED])
+    kit.once(
+        payments_queue,
+        consumer,
+        kit.traces("queue-*"),
+        [NO_SWALLOW, NO_LOSS, NO_DUPLICATE, SETTLED],
+    )
 
 
 @pytest.mark.task(2)
@@ -21,7 +26,9 @@ def test_every_order_is_charged_once_through_gateway_timeouts(kit):
 def test_no_order_is_lost_whatever_single_crash(kit):
     """no order is lost, whatever single crash strikes"""
     consumer = kit.component(MODULE, NAME)
-    kit.every_single_crash(payments_queue, consumer, kit.traces("queue-*"), [NO_SWALLOW, NO_LOSS, SETTLED])
+    kit.every_single_crash(
+        payments_queue, consumer, kit.traces("queue-*"), [NO_SWALLOW, NO_LOSS, SETTLED]
+    )
 
 
 @pytest.mark.task(2)

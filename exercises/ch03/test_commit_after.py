@@ -30,7 +30,10 @@ def test_no_record_is_lost_whatever_single_crash(kit):
     """no order is lost, whatever single crash strikes (committing after every record)"""
     consumer = kit.component(MODULE, NAME)
     kit.every_single_crash(
-        payments_log, partial(consumer, every=1), kit.traces("log-*"), [NO_SWALLOW, NO_LOSS, SETTLED]
+        payments_log,
+        partial(consumer, every=1),
+        kit.traces("log-*"),
+        [NO_SWALLOW, NO_LOSS, SETTLED],
     )
 
 

@@ -24,6 +24,4 @@ class Payments:
     def charge(self, order_id: str, amount: float) -> None:
         """Charge ``amount`` for ``order_id``."""
         actor = self._gate.actor
-        self._gate.call(
-            f"charge {order_id}", lambda: self._gateway.charge(actor, order_id, amount)
-        )
+        self._gate.call(f"charge {order_id}", lambda: self._gateway.charge(actor, order_id, amount))

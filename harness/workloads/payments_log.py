@@ -26,6 +26,7 @@ from harness.outcome import Outcome
 from harness.ports import LogClient, Payments
 from harness.scheduler import BudgetExceeded
 from harness.traces import INTEGER, NUMBER, STRING, Step, Trace, Vocabulary
+from harness.workloads.steps import charges_by_order, schedule_steps
 from harness.world import Component, World
 
 NAME = "payments-log"
@@ -54,7 +55,6 @@ def run(
     log.create_topic(TOPIC, partitions=settings.get("partitions", 1))
     accepted: dict[str, str] = {}
     ids: dict[tuple[int, int], str] = {}
-    pending = [len(trace.steps)]
 
     def append(args: dict[str, Any]) -> None:
         value = {"message_id": args["id"], "order_id": args["order"], "amount": args["amount"]}
@@ -71,14 +71,7 @@ def run(
     def fail(args: dict[str, Any]) -> None:
         world.gateway.fail_next(args["order"], times=args["times"])
 
-    for step in trace.steps:
-        action = append if step.action == "append" else fail
-
-        def play(action=action, args=step.args) -> None:
-            pending[0] -= 1
-            action(args)
-
-        scheduler.at(step.at, play, priority=0)
+    pending = schedule_steps(scheduler, trace.steps, {"append": append, "fail": fail})
 
     def start(host: Component) -> None:
         client = LogClient(
@@ -109,7 +102,7 @@ def run(
             caught_up = all(
                 client.position(p) >= log.end_offset(TOPIC, p) for p in client.assignment()
             )
-            idle[0] = idle[0] + 1 if caught_up and not pending[0] else 0
+            idle[0] = idle[0] + 1 if caught_up and not pending() else 0
             if idle[0] < IDLE_POLLS:
                 scheduler.after(POLL_INTERVAL, tick)
 
@@ -128,16 +121,11 @@ def run(
         committed = log.committed(GROUP, TOPIC, partition) or 0
         end = log.end_offset(TOPIC, partition)
         unsettled += [ids[(partition, offset)] for offset in range(committed, end)]
-    notes["committed"] = {
-        p: log.committed(GROUP, TOPIC, p) for p in range(log.partitions(TOPIC))
-    }
+    notes["committed"] = {p: log.committed(GROUP, TOPIC, p) for p in range(log.partitions(TOPIC))}
     world.close()
-    effects: dict[str, list[int]] = {}
-    for order, _amount, step in world.gateway.charges:
-        effects.setdefault(order, []).append(step)
     return Outcome(
         accepted=accepted,
-        effects=effects,
+        effects=charges_by_order(world.gateway),
         unsettled=sorted(unsettled),
         effect="charged",
         timeline=timeline,

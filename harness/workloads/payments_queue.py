@@ -22,6 +22,7 @@ from harness.outcome import Outcome
 from harness.ports import Channel, Payments
 from harness.scheduler import BudgetExceeded
 from harness.traces import INTEGER, NUMBER, STRING, Step, Trace, Vocabulary
+from harness.workloads.steps import charges_by_order, schedule_steps
 from harness.world import Component, World
 
 NAME = "payments-queue"
@@ -53,14 +54,14 @@ def run(
         )
         broker.publish(QUEUE, message)
         accepted[args["id"]] = args["order"]
-        timeline.record(world.now(), "producer", "broker", f"publish {args['id']} ({args['order']})")
+        timeline.record(
+            world.now(), "producer", "broker", f"publish {args['id']} ({args['order']})"
+        )
 
     def fail(args: dict[str, Any]) -> None:
         world.gateway.fail_next(args["order"], times=args["times"])
 
-    for step in trace.steps:
-        action = publish if step.action == "publish" else fail
-        scheduler.at(step.at, lambda action=action, args=step.args: action(args), priority=0)
+    schedule_steps(scheduler, trace.steps, {"publish": publish, "fail": fail})
 
     prefetch = trace.settings.get("prefetch", 1)
 
@@ -83,12 +84,9 @@ def run(
     unsettled = [m.message_id for m in broker.ready(QUEUE) + broker.unacked(QUEUE)]
     world.stop()
     world.close()
-    effects: dict[str, list[int]] = {}
-    for order, _amount, step in world.gateway.charges:
-        effects.setdefault(order, []).append(step)
     return Outcome(
         accepted=accepted,
-        effects=effects,
+        effects=charges_by_order(world.gateway),
         unsettled=sorted(unsettled),
         effect="charged",
         timeline=timeline,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.broker import Delivery
-from harness.ports import Channel, Payments, PaymentFailed
+from harness.ports import Channel, PaymentFailed, Payments
 
 
 class AtMostOnceConsumer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.ports import LogClient, Payments, PaymentFailed
+from harness.ports import LogClient, PaymentFailed, Payments
 
 
 class CommitAfterConsumer:
