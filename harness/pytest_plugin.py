@@ -216,7 +216,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             error.__cause__ = call.excinfo.value
         if isinstance(error, PromiseBroken):
             replay = _command(item, "--replay", error.token)
-            rep.longrepr = report.broken(error, title=title, replay=replay, hint=_hint(item))
+            picture = _draw(item, error, title)
+            rep.longrepr = report.broken(
+                error, title=title, replay=replay, hint=_hint(item), picture=picture
+            )
             status, promise, message = "failed", error.promise.id, error.verdict.observed
         elif isinstance(error, NotDone):
             location = report.location_of(error.__cause__ or error, _roots(item))
@@ -256,6 +259,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             status = "failed" if rep.when == "call" else "error"
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
         _record(item, status, promise, message)
+
+
+def _draw(item: pytest.Item, error: PromiseBroken, title: str) -> str | None:
+    """Write the failure's sequence diagram under .twm/failures/; return its path for people."""
+    from harness.picture import sequence_svg
+
+    name = re.sub(r"[^\w.-]+", "_", item.nodeid) + ".svg"
+    folder = item.config.rootpath / ".twm" / "failures"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        svg = sequence_svg(error.outcome.timeline, title=title, marks=error.verdict.marks)
+        (folder / name).write_text(svg, encoding="utf-8")
+    except OSError:
+        return None  # a read-only checkout still gets the text report
+    return str((folder / name).relative_to(item.config.rootpath))
 
 
 def _record(item: pytest.Item, status: str, promise: str | None, message: str) -> None:

@@ -28,7 +28,9 @@ def _field(name: str, text: str) -> str:
     return "\n".join([first] + [pad + line for line in lines[1:]])
 
 
-def broken(error: PromiseBroken, *, title: str, replay: str, hint: str | None) -> str:
+def broken(
+    error: PromiseBroken, *, title: str, replay: str, hint: str | None, picture: str | None = None
+) -> str:
     """A broken promise, with its minimal trace as a timeline."""
     outcome = error.outcome
     trace = error.trace
@@ -50,6 +52,8 @@ def broken(error: PromiseBroken, *, title: str, replay: str, hint: str | None) -
     lines.append(f"  replay:   {replay}")
     if hint:
         lines.append(_field("hint", hint))
+    if picture:
+        lines.append(_field("picture", picture))
     return "\n".join(lines)
 
 

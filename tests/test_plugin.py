@@ -122,6 +122,9 @@ def test_a_broken_promise_shows_promise_observed_timeline_and_hint_fields(chapte
     assert "promise   every accepted message takes effect at least once" in out
     assert "✗ crash" in out
     assert "Traceback" not in out and "harness/" not in out
+    picture = next(line for line in out.splitlines() if line.strip().startswith("picture"))
+    svg = (chapter.path / picture.split()[-1]).read_text()
+    assert svg.startswith("<svg") and "crash after" in svg
 
 
 def test_a_stub_says_which_todo_to_fill(chapter):

@@ -149,7 +149,7 @@ def generate(spec: tuple[int, ...], *, partitions: int = 1, max_poll_records: in
         )
     return Trace(
         name="gen:" + ".".join(str(f) for f in spec),
-        title=f"{len(spec)} generated records",
+        title=f"{len(spec)} generated record" + ("s" if len(spec) != 1 else ""),
         story="Drawn by Hypothesis: records, gateway timeouts and crashes.",
         workload=NAME,
         steps=tuple(steps),

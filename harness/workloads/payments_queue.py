@@ -110,7 +110,7 @@ def generate(spec: tuple[int, ...], *, prefetch: int = 1) -> Trace:
         )
     return Trace(
         name="gen:" + ".".join(str(f) for f in spec),
-        title=f"{len(spec)} generated orders",
+        title=f"{len(spec)} generated order" + ("s" if len(spec) != 1 else ""),
         story="Drawn by Hypothesis: orders, gateway timeouts and crashes.",
         workload=NAME,
         steps=tuple(steps),
