@@ -77,8 +77,7 @@ def sequence_svg(timeline: Timeline, *, title: str, marks: dict[int, str] | None
                 'marker-end="url(#arrow)"/>'
             )
             label_x = min(x1, x2) + 6
-        out.append(
-            f'<text x="{label_x}" y="{y - 4}" fill="{colour}">{escape(step.what)}{escape(note)}</text>'
-        )
+        label = escape(step.what + note)
+        out.append(f'<text x="{label_x}" y="{y - 4}" fill="{colour}">{label}</text>')
     out.append("</svg>")
     return "\n".join(out)
