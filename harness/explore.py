@@ -105,16 +105,9 @@ class Explorer:
     ``hypothesis_settings`` are used by :meth:`random_faults`.
     """
 
-    def __init__(
-        self,
-        *,
-        replay: str | None = None,
-        hypothesis_settings: Any = None,
-        hidden_traces: Sequence[Trace] = (),
-    ) -> None:
+    def __init__(self, *, replay: str | None = None, hypothesis_settings: Any = None) -> None:
         self.replay = replay
         self.hypothesis_settings = hypothesis_settings
-        self.hidden_traces = tuple(hidden_traces)
         self.runs = 0
 
     # -- the three ways to explore -------------------------------------------------------------

@@ -39,6 +39,7 @@ CHAPTER_TIMEOUT = 30.0
 PROFILES = ("learner", "grading")
 _CHAPTER = re.compile(r"^ch\d\d$")
 _state = pytest.StashKey[dict]()
+_profiles_registered = False
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _register_profiles() -> None:
+    """Register the learner and grading profiles (once; importing Hypothesis costs ~0.5 s)."""
+    global _profiles_registered
+    if _profiles_registered:
+        return
+    _profiles_registered = True
     from hypothesis import HealthCheck, settings
 
     common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
