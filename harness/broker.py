@@ -20,7 +20,9 @@ world" sections):
 - an optional ``delivery_limit`` dead-letters a message delivered more than
   that many times (reason ``delivery_limit``), as quorum queues do.
 
-Where it simplifies: there are no exchanges (a publish names its queue, as
+Where it simplifies: a requeued message always goes back to its original
+place, as in a classic queue (a quorum queue in 3.10 puts a nacked message at
+the back, and a closed channel's at the head); there are no exchanges (a publish names its queue, as
 RabbitMQ's default exchange does), a publish to an unknown queue is an error
 instead of a silent drop, and the consumer-ack timeout is not modelled.
 

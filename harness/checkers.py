@@ -85,7 +85,11 @@ def settled(outcome: Outcome) -> Verdict:
     if not outcome.unsettled:
         return HOLDS
     ids = ", ".join(outcome.unsettled)
-    return Verdict(False, {"stuck": list(outcome.unsettled)}, f"{ids} never settled (stuck)")
+    many = len(outcome.unsettled) > 1
+    observed = (
+        f"message{'s' if many else ''} {ids} {'were' if many else 'was'} never settled (stuck)"
+    )
+    return Verdict(False, {"stuck": list(outcome.unsettled)}, observed)
 
 
 def no_swallow(outcome: Outcome) -> Verdict:

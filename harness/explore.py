@@ -12,8 +12,10 @@ found and the token that replays exactly that case.
 - :meth:`Explorer.random_faults` lets Hypothesis draw generated traces with
   several crashes and gateway failures, and shrink a failure to a minimal one.
 
-A replay token reads ``TRACE[~DROPPED]/CRASHES@sSEED``: ``three-orders~1/4a@s0``
-is the trace ``three-orders`` without its step 1, crashing after call 4, seed 0.
+A replay token reads ``TRACE[~DROPPED]/CRASHES@sSEED``: ``queue-three-orders~1/4a@s0``
+is the trace ``queue-three-orders`` without its step 1, crashing after call 4,
+seed 0; ``gen:0.2/3b@s7`` is a generated trace of two orders, the second
+timing out twice, crashing before call 3, seed 7.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class PromiseBroken(AssertionError):
         *,
         runs: int,
         shrunk_from: int | None = None,
+        dropped: tuple[int, ...] = (),
     ) -> None:
         self.promise = promise
         self.verdict = verdict
@@ -56,6 +59,7 @@ class PromiseBroken(AssertionError):
         self.token = token
         self.runs = runs
         self.shrunk_from = shrunk_from
+        self.dropped = dropped
         super().__init__(f"broken promise {promise.id!r}: {verdict.observed} (replay {token})")
 
 
@@ -236,7 +240,9 @@ class Explorer:
             raise
         broken = first_broken(outcome, promises)
         if broken is not None:
-            raise PromiseBroken(*broken, outcome, case.trace, case.token, runs=self.runs)
+            raise PromiseBroken(
+                *broken, outcome, case.trace, case.token, runs=self.runs, dropped=case.dropped
+            )
         return outcome
 
     def _single_crashes(

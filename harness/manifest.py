@@ -1,7 +1,8 @@
 """The course manifest, ``exercises/info.toml``: chapters, tasks and hints, in course order.
 
-Hints live here and only here (never in the stub files): a failure shows a
-task's first hint, and the learner can ask for more.
+Hints live here and only here (never in the stub files): a failure shows the
+hint for the promise it broke (``promise_hints``), else the task's first hint;
+the others wait in this file.
 
 >>> task = {"task": 1, "title": "At most once", "module": "ch03/a.py", "hints": ["ack first"]}
 >>> chapter = {"id": "ch03", "title": "Delivery semantics", "tasks": [task]}
@@ -13,7 +14,8 @@ task's first hint, and the learner can ask for more.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,19 @@ class Task:
     title: str
     module: str
     hints: tuple[str, ...]
+    promise_hints: Mapping[str, int] = field(default_factory=dict)
+    """Which hint (1-based) a failure shows when it broke a given promise."""
 
     @property
     def id(self) -> str:
         return f"{self.chapter}.{self.number}"
+
+    def hint_for(self, promise: str | None) -> str | None:
+        """The hint for a broken ``promise`` (``promise_hints``), else the first hint."""
+        if not self.hints:
+            return None
+        number = self.promise_hints.get(promise or "", 1)
+        return self.hints[number - 1]
 
 
 @dataclass(frozen=True)
@@ -73,9 +84,21 @@ class Manifest:
                 for key, kind in (("task", int), ("title", str), ("module", str), ("hints", list)):
                     if not isinstance(task.get(key), kind):
                         raise ManifestError(f"{t_at}.{key}: expected {kind.__name__}")
+                promise_hints = task.get("promise_hints", {})
+                for promise, number in promise_hints.items():
+                    if not isinstance(number, int) or not 1 <= number <= len(task["hints"]):
+                        raise ManifestError(
+                            f"{t_at}.promise_hints.{promise}: expected a hint number "
+                            f"from 1 to {len(task['hints'])}"
+                        )
                 tasks.append(
                     Task(
-                        raw["id"], task["task"], task["title"], task["module"], tuple(task["hints"])
+                        raw["id"],
+                        task["task"],
+                        task["title"],
+                        task["module"],
+                        tuple(task["hints"]),
+                        dict(promise_hints),
                     )
                 )
             chapters.append(Chapter(raw["id"], raw["title"], tuple(tasks)))

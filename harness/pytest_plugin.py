@@ -140,6 +140,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+    chapter_items = [item for item in items if _chapter_of(item)]
+    if config.getoption("replay") and len(chapter_items) > 1:
+        raise pytest.UsageError(
+            f"--replay runs one case of one test, but {len(chapter_items)} tests are selected; "
+            "copy the whole replay: line, which names the test (path::test_name)"
+        )
 
 
 def _matches(wanted: list[str], chapter: str | None, task: int | None) -> bool:
@@ -192,7 +198,8 @@ def _command(item: pytest.Item, *extra: str) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def _hint(item: pytest.Item) -> str | None:
+def _hint(item: pytest.Item, promise: str | None = None) -> str | None:
+    """The task's hint for the broken promise, else its first hint."""
     chapter, task = _chapter_of(item), _task_of(item)
     if not chapter or not task:
         return None
@@ -200,7 +207,7 @@ def _hint(item: pytest.Item) -> str | None:
         found = _manifest(item.config).task(chapter, task)
     except KeyError:
         return None
-    return found.hints[0] if found and found.hints else None
+    return found.hint_for(promise) if found else None
 
 
 def _roots(item: pytest.Item) -> list[Path]:
@@ -224,7 +231,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             replay = _command(item, "--replay", error.token)
             picture = _draw(item, error, title)
             rep.longrepr = report.broken(
-                error, title=title, replay=replay, hint=_hint(item), picture=picture
+                error,
+                title=title,
+                replay=replay,
+                hint=_hint(item, error.promise.id),
+                picture=picture,
             )
             status, promise, message = "failed", error.promise.id, error.verdict.observed
         elif isinstance(error, NotDone):

@@ -34,11 +34,19 @@ def broken(
     """A broken promise, with its minimal trace as a timeline."""
     outcome = error.outcome
     trace = error.trace
-    facts = [f"{trace.name} ({trace.title})" if not trace.name.startswith("gen:") else trace.title]
+    if trace.name.startswith("gen:"):
+        facts = [trace.title]
+    elif error.dropped:
+        kept = ", ".join(
+            str(i) for i in range(len(trace.steps) + len(error.dropped)) if i not in error.dropped
+        )
+        facts = [f"{trace.name}, only its step{'s' if ',' in kept else ''} {kept}"]
+    else:
+        facts = [f"{trace.name} ({trace.title})"]
     facts.append(outcome.schedule.describe())
     facts.append(f"seed {outcome.schedule.seed}")
     if error.shrunk_from:
-        facts.append(f"shrunk from {error.shrunk_from} steps to {len(outcome.timeline)}")
+        facts.append(f"timeline shrunk from {error.shrunk_from} lines to {len(outcome.timeline)}")
     facts.append(f"{error.runs} run{'s' if error.runs != 1 else ''} explored")
     lines = [
         title_line(title, "FAILED"),

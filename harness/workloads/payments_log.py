@@ -34,7 +34,9 @@ TOPIC = "payments"
 GROUP = "payments"
 POLL_INTERVAL = 0.001
 IDLE_POLLS = 2
-"""Polls that find nothing new before the consumer counts as idle and the run ends."""
+"""The run ends after this many polls in a row leave the consumer caught up with nothing
+left to play: the poll that read the last records, then one that found nothing new (the
+consumer's chance to commit when idle)."""
 
 VOCABULARY = Vocabulary(
     actions={
