@@ -233,12 +233,13 @@ def test_requeue_false_with_a_dead_letter_queue_dead_letters_as_rejected(settle)
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="BUG: Broker._dead_letter always inserts a new x-death entry with count 1; RabbitMQ "
     "keys x-death by (queue, reason) and increments that entry's count (FACTS.md), which is how "
     "Hexeract counts attempts",
 )
 def test_x_death_counts_repeated_deaths_from_the_same_queue_for_the_same_reason():
-    """A message dead-lettered twice from one queue for one reason has one x-death entry, count 2."""
+    """Dead-lettered twice from one queue for one reason: one x-death entry, count 2."""
     broker = make_broker()
     broker.declare_queue("dlq")
     broker.declare_queue("q", dead_letter="dlq")
@@ -279,7 +280,7 @@ def _two_delivered() -> tuple[Broker, Consumer]:
     ],
 )
 def test_an_unknown_tag_fails_the_precondition_and_closes_the_channel(settle):
-    """A tag never delivered on the channel → PreconditionFailed, the channel closes, all requeued."""
+    """A tag never delivered here → PreconditionFailed; the channel closes, all is requeued."""
     broker, consumer = _two_delivered()
     with pytest.raises(PreconditionFailed, match="unknown delivery tag"):
         settle(broker, consumer.state)
@@ -436,6 +437,7 @@ def test_messages_wait_when_nobody_consumes():
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="BUG: Broker.unacked (broker.py, the loop over q.consumers) visits a channel once per "
     "consumer, so a channel with two consumers on the queue reports each unacked message twice",
 )
@@ -456,7 +458,7 @@ def test_unacked_lists_each_message_once_with_two_consumers_on_one_channel():
 
 @pytest.mark.parametrize("limit", [0, 1, 2])
 def test_delivery_limit_dead_letters_after_limit_plus_one_deliveries(limit):
-    """With delivery_limit N, a message is delivered N+1 times, then dead-lettered (delivery_limit)."""
+    """delivery_limit N: delivered N+1 times, then dead-lettered with reason delivery_limit."""
     broker = make_broker()
     broker.declare_queue("dlq")
     broker.declare_queue("q", dead_letter="dlq", delivery_limit=limit)
@@ -607,7 +609,9 @@ class BrokerAgainstAModel(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def settle_an_unknown_tag(self, data) -> None:
-        candidates = [t for t in self.tags if t not in self.unacked] + [max(self.tags, default=0) + 1]
+        candidates = [t for t in self.tags if t not in self.unacked] + [
+            max(self.tags, default=0) + 1
+        ]
         tag = data.draw(st.sampled_from(candidates))
         with pytest.raises(PreconditionFailed):
             self.broker.ack(self.state, tag)

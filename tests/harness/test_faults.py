@@ -52,7 +52,20 @@ def test_a_schedule_sorts_and_deduplicates_its_crashes():
 
 @pytest.mark.parametrize(
     "token",
-    ["", "-", "3a", "@s5", "3x@s5", "3a.@s5", "3a7b@s5", "a3@s5", "3a@5", "3a@sfive", "- @s5", "3@s5"],
+    [
+        "",
+        "-",
+        "3a",
+        "@s5",
+        "3x@s5",
+        "3a.@s5",
+        "3a7b@s5",
+        "a3@s5",
+        "3a@5",
+        "3a@sfive",
+        "- @s5",
+        "3@s5",
+    ],
 )
 def test_a_bad_token_is_rejected_with_the_expected_form(token):
     """A malformed token raises ValueError quoting it and showing '3a.7b@s5' and '-@s5'."""
@@ -74,6 +87,7 @@ def test_a_bad_crash_point_is_rejected(call, when):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="BUG: CrashPoint.__post_init__ (faults.py) accepts a bool call number (True is an int "
     ">= 1), whose token 'Trueb' no longer reads back; Scheduler rejects bool seeds the same way",
 )

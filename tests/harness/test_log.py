@@ -197,6 +197,7 @@ def test_reset_none_when_the_committed_offset_fell_below_the_log_start_is_an_err
 
 @pytest.mark.xfail(
     strict=True,
+    raises=OffsetOutOfRange,
     reason="BUG: LogClient.poll (ports/log_client.py, effect()) lets Log.read's OffsetOutOfRange "
     "escape when retention removed the records at the client's position; Kafka applies "
     "auto.offset.reset then (FACTS.md: 'no committed offset or it is out of range')",

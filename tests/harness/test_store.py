@@ -144,4 +144,3 @@ def test_two_worlds_never_share_their_databases():
     assert first.database.query("SELECT x FROM t") == [(1,)]
     first.close()
     second.close()
-

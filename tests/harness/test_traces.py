@@ -225,7 +225,7 @@ MALFORMED = {
 
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_a_malformed_trace_names_the_file_the_field_and_the_fix(tmp_path, case):
-    """Each malformed trace fails with TraceError naming the file, the field and what was expected."""
+    """A malformed trace fails with TraceError naming the file, the field and what was expected."""
     change, fragments = MALFORMED[case]
     data = copy.deepcopy(VALID)
     change(data)
@@ -289,6 +289,7 @@ def test_a_wrong_suffix_is_refused(tmp_path, name):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=UnicodeDecodeError,
     reason="BUG: traces.load catches only OSError around read_text(encoding='utf-8'); a file that "
     "is not UTF-8 escapes as a bare UnicodeDecodeError without the file's name",
 )
@@ -302,6 +303,7 @@ def test_a_file_that_is_not_utf8_is_reported_with_its_path(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=(TypeError, ValueError),
     reason="BUG: traces.parse calls dict(data.get('settings', {})) before checking that settings "
     "is a table, so a number escapes as TypeError and a string as a plain ValueError",
 )
@@ -317,6 +319,7 @@ def test_settings_that_are_not_a_table_fail_with_a_trace_error(tmp_path, setting
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="BUG: traces.parse checks 'at' with `when < 0 or when < last`, which is False for NaN, "
     "so `at = nan` (valid TOML) is accepted and reaches the scheduler's heap",
 )
@@ -329,6 +332,7 @@ def test_a_nan_time_is_refused(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="BUG: traces.parse checks types but not ranges; a negative prefetch or times, or "
     "0 partitions, loads and fails later inside the run (prefetch < 0 even becomes a "
     "LearnerError blamed on the learner's constructor)",

@@ -270,7 +270,7 @@ def test_a_learner_exception_becomes_a_learner_error_with_the_timeline():
 
 
 def test_a_learner_exception_in_the_constructor_becomes_a_learner_error():
-    """A ValueError from the consumer's constructor is a LearnerError too, naming the constructor."""
+    """A ValueError from the consumer's constructor is a LearnerError naming the constructor."""
     with pytest.raises(LearnerError, match="constructor") as caught:
         payments_queue.run(BrokenConstructor, TWO_ORDERS, Schedule())
     assert isinstance(caught.value.original, ValueError)
