@@ -203,8 +203,9 @@ class Broker:
         for q in self._queues.values():
             if queue is not None and q.name != queue:
                 continue
-            for consumer in q.consumers:
-                for uq, entry in consumer.channel.unacked.values():
+            channels = {id(c.channel): c.channel for c in q.consumers}
+            for channel in channels.values():
+                for uq, entry in channel.unacked.values():
                     if uq is q:
                         found.append(entry.message)
         return found
@@ -276,6 +277,10 @@ class Broker:
     def nack(
         self, channel: ChannelState, tag: int, *, multiple: bool = False, requeue: bool = True
     ) -> None:
+        if not requeue:
+            for q, _entry in channel.unacked.values():
+                if q.dead_letter is not None:
+                    self._queue(q.dead_letter)  # an undeclared dead-letter queue fails first
         for q, entry in self._settle(channel, tag, multiple):
             if requeue:
                 entry.redelivered = True
@@ -291,6 +296,8 @@ class Broker:
         self, channel: ChannelState, tag: int, multiple: bool
     ) -> list[tuple[_Queue, _Entry]]:
         self._check_open(channel)
+        if multiple and tag == 0 and not isinstance(tag, bool):
+            return [channel.unacked.pop(t) for t in sorted(channel.unacked)]  # 0: all outstanding
         if isinstance(tag, bool) or not isinstance(tag, int) or tag not in channel.unacked:
             self.close_channel(channel, reason="channel closed by 406")
             raise PreconditionFailed(
@@ -315,8 +322,15 @@ class Broker:
                 now, "broker", "broker", f"discard {message.message_id} ({reason})"
             )
             return
-        deaths = list(message.headers.get("x-death", ()))
-        deaths.insert(0, {"queue": q.name, "reason": reason, "count": 1, "time": now})
+        deaths = [dict(death) for death in message.headers.get("x-death", ())]
+        # One entry per (queue, reason), most recent first; its count says how often.
+        earlier = next(
+            (d for d in deaths if d.get("queue") == q.name and d.get("reason") == reason), None
+        )
+        if earlier is not None:
+            deaths.remove(earlier)
+        count = earlier["count"] + 1 if earlier is not None else 1
+        deaths.insert(0, {"queue": q.name, "reason": reason, "count": count, "time": now})
         headers = dict(message.headers)
         headers["x-death"] = deaths
         headers.setdefault("x-first-death-reason", reason)

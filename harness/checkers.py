@@ -38,7 +38,8 @@ class Verdict:
                 raise ValueError(f"{word!r} is not a glossary word ({', '.join(ANOMALIES)})")
 
 
-HOLDS = Verdict(True)
+def _holds() -> Verdict:
+    return Verdict(True)
 
 
 def _orders(keys: list[str]) -> str:
@@ -49,7 +50,7 @@ def no_loss(outcome: Outcome) -> Verdict:
     """Every accepted message took effect at least once."""
     lost = outcome.lost
     if not lost:
-        return HOLDS
+        return _holds()
     return Verdict(
         False,
         {"lost": lost},
@@ -67,7 +68,7 @@ def duplicates_within(outcome: Outcome, *, per_crash: int) -> Verdict:
     duplicated = outcome.duplicated
     extra = sum(count - 1 for count in duplicated.values())
     if extra <= per_crash * outcome.crashes:
-        return HOLDS
+        return _holds()
     parts = [f"{key} was {outcome.effect} {count} times" for key, count in duplicated.items()]
     marks = {}
     for key in duplicated:
@@ -83,7 +84,7 @@ def duplicates_within(outcome: Outcome, *, per_crash: int) -> Verdict:
 def settled(outcome: Outcome) -> Verdict:
     """Every message was settled by the end: nothing waits or stays unacknowledged forever."""
     if not outcome.unsettled:
-        return HOLDS
+        return _holds()
     ids = ", ".join(outcome.unsettled)
     many = len(outcome.unsettled) > 1
     observed = (
@@ -95,7 +96,7 @@ def settled(outcome: Outcome) -> Verdict:
 def no_swallow(outcome: Outcome) -> Verdict:
     """The component never caught a crash and went on as if nothing happened."""
     if not outcome.swallowed:
-        return HOLDS
+        return _holds()
     marks = {
         index: "the crash was caught here"
         for index, step in enumerate(outcome.timeline.steps)

@@ -43,7 +43,7 @@ class CrashPoint:
     when: When
 
     def __post_init__(self) -> None:
-        if not isinstance(self.call, int) or self.call < 1:
+        if isinstance(self.call, bool) or not isinstance(self.call, int) or self.call < 1:
             raise ValueError(f"a crash point's call number starts at 1, got {self.call!r}")
         if self.when not in ("before", "after"):
             raise ValueError(f"a crash strikes 'before' or 'after' a call, got {self.when!r}")
@@ -83,6 +83,11 @@ class Schedule:
         if match["crashes"] != "-":
             for part in match["crashes"].split("."):
                 when: When = "after" if part[-1] == "a" else "before"
+                if int(part[:-1]) < 1:
+                    raise ValueError(
+                        f"cannot read the crash schedule {token!r}: calls are numbered from 1, "
+                        f"so {part!r} names no call"
+                    )
                 crashes.append(CrashPoint(int(part[:-1]), when))
         return cls(tuple(crashes), int(match["seed"]))
 

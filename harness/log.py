@@ -158,6 +158,11 @@ class Log:
 
     def commit(self, group: str, topic: str, partition: int, offset: int) -> None:
         """Record ``offset`` as the next record ``group`` will read from the partition."""
+        self.check_commit(topic, partition, offset)
+        self._committed[(group, topic, partition)] = offset
+
+    def check_commit(self, topic: str, partition: int, offset: int) -> None:
+        """Raise :class:`InvalidCommit` unless ``offset`` could be committed for the partition."""
         part = self._partition(topic, partition)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise InvalidCommit(f"a committed offset is an int >= 0, got {offset!r}")
@@ -166,7 +171,6 @@ class Log:
                 f"cannot commit offset {offset} for {topic}[{partition}]: its last record is "
                 f"{part.end - 1}, so the furthest commit is {part.end} (the next record to read)"
             )
-        self._committed[(group, topic, partition)] = offset
 
     def committed(self, group: str, topic: str, partition: int) -> int | None:
         """The group's committed offset for the partition, or None if it never committed."""

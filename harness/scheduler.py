@@ -43,6 +43,8 @@ class Scheduler:
 
     def at(self, when: float, action: Action, *, priority: int = 1) -> None:
         """Run ``action`` at virtual time ``when`` (now, if ``when`` has passed)."""
+        if when < self.clock.now:
+            when = self.clock.now
         self._sequence += 1
         heapq.heappush(self._heap, (when, priority, self._sequence, action))
 

@@ -21,6 +21,7 @@ expected.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,11 +73,14 @@ class Trace:
         )
 
 
-# What a field may hold: a type or tuple of types, and how to say it to a person.
-Kind = tuple[type | tuple[type, ...], str]
+# What a field may hold: a type or tuple of types, how to say it to a person, and
+# optionally the least value it may take.
+Kind = tuple
 STRING: Kind = (str, "a string")
 NUMBER: Kind = ((int, float), "a number")
 INTEGER: Kind = (int, "an integer")
+COUNT: Kind = (int, "an integer >= 0", 0)
+POSITIVE: Kind = (int, "an integer >= 1", 1)
 BOOLEAN: Kind = (bool, "true or false")
 
 
@@ -99,6 +103,10 @@ def load(path: str | Path) -> Trace:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise TraceError(f"{where}: cannot read the trace file ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise TraceError(
+            f"{where}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     if path.suffix == ".toml":
         try:
             data = tomllib.loads(text)
@@ -133,9 +141,9 @@ def parse(data: Any, *, name: str, where: str, vocabulary) -> Trace:
         raise TraceError(f"{where}: workload: {error.args[0]}") from None
     seed = data.get("seed", 0)
     _check(seed, INTEGER, where, "seed")
-    settings = dict(data.get("settings", {}))
     if not isinstance(data.get("settings", {}), dict):
         raise TraceError(f"{where}: settings: expected a table of settings")
+    settings = dict(data.get("settings", {}))
     for key, value in settings.items():
         if key not in words.settings:
             known = ", ".join(sorted(words.settings)) or "none"
@@ -154,7 +162,7 @@ def parse(data: Any, *, name: str, where: str, vocabulary) -> Trace:
             raise TraceError(f"{where}: {at}: expected a table with 'at' and one action")
         when = raw.get("at")
         _check(when, NUMBER, where, f"{at}.at")
-        if when < 0 or when < last:
+        if not math.isfinite(when) or when < 0 or when < last:
             raise TraceError(
                 f"{where}: {at}.at: expected a time >= {last} (steps are in time order)"
             )
@@ -195,8 +203,10 @@ def _field(data: Mapping[str, Any], key: str, kind: Kind, where: str) -> Any:
 
 
 def _check(value: Any, kind: Kind, where: str, field_name: str) -> None:
-    types, words = kind
+    types, words = kind[0], kind[1]
     is_bool = isinstance(value, bool)
     ok = isinstance(value, types) and (not is_bool or types is bool)
+    if ok and len(kind) > 2:
+        ok = value >= kind[2]
     if not ok:
         raise TraceError(f"{where}: {field_name}: expected {words}, got {value!r}")

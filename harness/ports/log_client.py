@@ -91,6 +91,10 @@ class LogClient:
                 if len(records) >= limit:
                     break
                 start = self._position(partition)
+                if start < self._log.start_offset(self.topic, partition):
+                    # Retention removed the records at our position: the reset policy decides.
+                    del self._positions[partition]
+                    start = self._position(partition, ignore_committed=True)
                 got = self._log.read(self.topic, partition, start, limit - len(records))
                 if got:
                     self._positions[partition] = got[-1].offset + 1
@@ -117,6 +121,8 @@ class LogClient:
         what = "commit " + ", ".join(f"{self.topic}[{p}]={o}" for p, o in sorted(offsets.items()))
 
         def effect() -> None:
+            for partition, offset in sorted(offsets.items()):  # all valid, or none committed
+                self._log.check_commit(self.topic, partition, offset)
             for partition, offset in sorted(offsets.items()):
                 self._log.commit(self.group, self.topic, partition, offset)
             self._timeline.record(self._now(), self._member, "log", what)
@@ -136,12 +142,14 @@ class LogClient:
         if partition not in self._assigned:
             raise InvalidCommit(f"partition {partition} is not assigned to this member")
 
-    def _position(self, partition: int) -> int:
+    def _position(self, partition: int, *, ignore_committed: bool = False) -> int:
         if partition in self._positions:
             return self._positions[partition]
         start = self._log.start_offset(self.topic, partition)
         end = self._log.end_offset(self.topic, partition)
-        committed = self._log.committed(self.group, self.topic, partition)
+        committed = (
+            None if ignore_committed else self._log.committed(self.group, self.topic, partition)
+        )
         if committed is not None and start <= committed <= end:
             position = committed
         elif self._reset == "earliest":

@@ -25,7 +25,7 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import LogClient, Payments
 from harness.scheduler import BudgetExceeded
-from harness.traces import INTEGER, NUMBER, STRING, Step, Trace, Vocabulary
+from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
 from harness.workloads.steps import charges_by_order, schedule_steps
 from harness.world import Component, World
 
@@ -41,9 +41,9 @@ consumer's chance to commit when idle)."""
 VOCABULARY = Vocabulary(
     actions={
         "append": {"id": STRING, "order": STRING, "amount": NUMBER},
-        "fail": {"order": STRING, "times": INTEGER},
+        "fail": {"order": STRING, "times": COUNT},
     },
-    settings={"partitions": (INTEGER, 1), "max_poll_records": (INTEGER, 3)},
+    settings={"partitions": (POSITIVE, 1), "max_poll_records": (POSITIVE, 3)},
 )
 
 

@@ -21,7 +21,7 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import Channel, Payments
 from harness.scheduler import BudgetExceeded
-from harness.traces import INTEGER, NUMBER, STRING, Step, Trace, Vocabulary
+from harness.traces import COUNT, NUMBER, STRING, Step, Trace, Vocabulary
 from harness.workloads.steps import charges_by_order, schedule_steps
 from harness.world import Component, World
 
@@ -31,9 +31,9 @@ QUEUE = "payments"
 VOCABULARY = Vocabulary(
     actions={
         "publish": {"id": STRING, "order": STRING, "amount": NUMBER},
-        "fail": {"order": STRING, "times": INTEGER},
+        "fail": {"order": STRING, "times": COUNT},
     },
-    settings={"prefetch": (INTEGER, 1)},
+    settings={"prefetch": (COUNT, 1)},
 )
 
 

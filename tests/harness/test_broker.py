@@ -231,13 +231,6 @@ def test_requeue_false_with_a_dead_letter_queue_dead_letters_as_rejected(settle)
     assert reader.ids == ["a"] and reader.got[0].redelivered is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: Broker._dead_letter always inserts a new x-death entry with count 1; RabbitMQ "
-    "keys x-death by (queue, reason) and increments that entry's count (FACTS.md), which is how "
-    "Hexeract counts attempts",
-)
 def test_x_death_counts_repeated_deaths_from_the_same_queue_for_the_same_reason():
     """Dead-lettered twice from one queue for one reason: one x-death entry, count 2."""
     broker = make_broker()
@@ -435,12 +428,6 @@ def test_messages_wait_when_nobody_consumes():
     assert consumer.ids == ["a", "b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: Broker.unacked (broker.py, the loop over q.consumers) visits a channel once per "
-    "consumer, so a channel with two consumers on the queue reports each unacked message twice",
-)
 def test_unacked_lists_each_message_once_with_two_consumers_on_one_channel():
     """unacked() lists every unacked message exactly once, however many consumers a channel has."""
     broker = make_broker("q")

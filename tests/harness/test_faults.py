@@ -85,12 +85,6 @@ def test_a_bad_crash_point_is_rejected(call, when):
         CrashPoint(call, when)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG: CrashPoint.__post_init__ (faults.py) accepts a bool call number (True is an int "
-    ">= 1), whose token 'Trueb' no longer reads back; Scheduler rejects bool seeds the same way",
-)
 def test_a_bool_is_not_a_call_number():
     """CrashPoint(True, ...) is refused like any other non-int call number."""
     with pytest.raises(ValueError):

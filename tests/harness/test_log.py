@@ -195,13 +195,6 @@ def test_reset_none_when_the_committed_offset_fell_below_the_log_start_is_an_err
         make_client(log, reset="none").position(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OffsetOutOfRange,
-    reason="BUG: LogClient.poll (ports/log_client.py, effect()) lets Log.read's OffsetOutOfRange "
-    "escape when retention removed the records at the client's position; Kafka applies "
-    "auto.offset.reset then (FACTS.md: 'no committed offset or it is out of range')",
-)
 def test_a_position_that_retention_removed_is_reset_by_the_policy():
     """If retention removes the records at a client's position, poll resets per policy."""
     log = make_log(records=5)

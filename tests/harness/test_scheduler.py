@@ -119,13 +119,6 @@ def test_the_clock_never_goes_back():
     assert s.clock.now == 5.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: Scheduler.at keeps a past `when` in the heap, so an event scheduled in the past "
-    "jumps ahead of events already due now (even of a lower priority number) instead of "
-    "running 'now' in insertion order",
-)
 def test_an_event_scheduled_in_the_past_queues_behind_events_already_due_now():
     """A past time means 'now': the event takes its turn behind those already due now."""
     s = make()
