@@ -28,6 +28,17 @@ When = Literal["before", "after"]
 T = TypeVar("T")
 
 
+CALL_LIMIT = 100_000
+"""Calls one component may make into the world in one run; more means a loop that never ends."""
+
+
+class RunawayLoop(BaseException):
+    """A component made more than :data:`CALL_LIMIT` calls in one run.
+
+    A BaseException, so that ``except Exception`` in learner code cannot hide it.
+    """
+
+
 class Crash(BaseException):
     """The harness stopped this component here; its memory is gone.
 
@@ -131,6 +142,11 @@ class Gate:
             self.swallowed = True
             raise Crash(f"{self.actor} already crashed; it cannot {what}")
         self.calls += 1
+        if self.calls > CALL_LIMIT:
+            raise RunawayLoop(
+                f"{self.actor} made more than {CALL_LIMIT:,} calls into the world in one run "
+                f"(the last: {what}); a loop in your code never ends"
+            )
         plan = self._plan
         if plan and (self.calls, "before") in plan:
             self._strike(f"before {what}")

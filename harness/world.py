@@ -21,7 +21,7 @@ from harness.broker import Broker
 from harness.clock import VirtualClock
 from harness.database import Database
 from harness.errors import LearnerError, NotDone
-from harness.faults import Crash, CrashPoint, Gate
+from harness.faults import Crash, CrashPoint, Gate, RunawayLoop
 from harness.gateway import PaymentGateway
 from harness.log import Log
 from harness.scheduler import Scheduler
@@ -149,7 +149,7 @@ class Component:
             return None
         except NotImplementedError as error:
             raise NotDone(error, what or _name_of(fn)) from error
-        except (Exception, SystemExit) as error:
+        except (Exception, SystemExit, RunawayLoop) as error:
             raise LearnerError(error, what or _name_of(fn), self.world.timeline) from error
         if self.gate.dead:
             self._swallowed()

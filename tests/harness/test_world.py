@@ -9,7 +9,7 @@ import pytest
 from harness.checkers import no_swallow
 from harness.clock import EPOCH, frozen_time
 from harness.errors import LearnerError, NotDone
-from harness.faults import Schedule
+from harness.faults import RunawayLoop, Schedule
 from harness.ports import PaymentFailed
 from harness.workloads import payments_log, payments_queue
 from harness.world import RESTART_DELAY, World
@@ -379,3 +379,20 @@ def test_a_new_world_starts_at_time_zero_with_its_own_state():
     assert second.scheduler.peek() is None
     with pytest.raises(Exception, match="no queue named 'q'"):
         second.broker.ready("q")
+
+
+def test_a_loop_that_never_ends_is_stopped_deterministically():
+    """a component calling the world forever becomes a LearnerError naming the loop, not a hang"""
+
+    class Spinner:
+        def __init__(self, client, payments):
+            self.client = client
+
+        def poll_once(self):
+            while True:
+                self.client.poll()
+
+    with pytest.raises(LearnerError) as caught:
+        payments_log.run(Spinner, payments_log.generate((0,)), Schedule())
+    assert isinstance(caught.value.original, RunawayLoop)
+    assert "never ends" in str(caught.value.original)
