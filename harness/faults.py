@@ -29,11 +29,12 @@ T = TypeVar("T")
 
 
 CALL_LIMIT = 100_000
-"""Calls one component may make into the world in one run; more means a loop that never ends."""
+"""Calls one component may make into the world in one run, unless its world says otherwise;
+more means a loop that never ends."""
 
 
 class RunawayLoop(BaseException):
-    """A component made more than :data:`CALL_LIMIT` calls in one run.
+    """A component made more calls in one run than its gate allows.
 
     A BaseException, so that ``except Exception`` in learner code cannot hide it.
     """
@@ -117,15 +118,18 @@ class Gate:
     :class:`Crash` again, so code that swallowed the crash cannot keep working.
     """
 
-    __slots__ = ("actor", "calls", "dead", "swallowed", "_plan", "_on_crash")
+    __slots__ = ("actor", "calls", "dead", "swallowed", "limit", "_plan", "_on_crash")
 
     def __init__(
         self,
         actor: str,
         crashes: tuple[CrashPoint, ...],
         on_crash: Callable[[str], None],
+        *,
+        limit: int = CALL_LIMIT,
     ) -> None:
         self.actor = actor
+        self.limit = limit
         self.calls = 0
         self.dead = False
         self.swallowed = False
@@ -142,9 +146,9 @@ class Gate:
             self.swallowed = True
             raise Crash(f"{self.actor} already crashed; it cannot {what}")
         self.calls += 1
-        if self.calls > CALL_LIMIT:
+        if self.calls > self.limit:
             raise RunawayLoop(
-                f"{self.actor} made more than {CALL_LIMIT:,} calls into the world in one run "
+                f"{self.actor} made more than {self.limit:,} calls into the world in one run "
                 f"(the last: {what}); a loop in your code never ends"
             )
         plan = self._plan

@@ -21,7 +21,7 @@ from harness.broker import Broker
 from harness.clock import VirtualClock
 from harness.database import Database
 from harness.errors import LearnerError, NotDone
-from harness.faults import Crash, CrashPoint, Gate, RunawayLoop
+from harness.faults import CALL_LIMIT, Crash, CrashPoint, Gate, RunawayLoop
 from harness.gateway import PaymentGateway
 from harness.log import Log
 from harness.scheduler import Scheduler
@@ -35,10 +35,16 @@ class World:
     """Everything one run touches; a pure function of its seed and schedule."""
 
     def __init__(
-        self, *, seed: int, crashes: tuple[CrashPoint, ...] = (), freezer: object = None
+        self,
+        *,
+        seed: int,
+        crashes: tuple[CrashPoint, ...] = (),
+        freezer: object = None,
+        call_limit: int = CALL_LIMIT,
     ) -> None:
         self.seed = seed
         self.crashes = crashes
+        self.call_limit = call_limit
         self.clock = VirtualClock(freezer)
         self.scheduler = Scheduler(self.clock, seed=seed)
         self.timeline = Timeline()
@@ -103,7 +109,8 @@ class Component:
         self.name = name
         self._start = start
         self.restart_delay = restart_delay
-        self.gate = Gate(name, world.crashes if under_test else (), self._crashed)
+        crashes = world.crashes if under_test else ()
+        self.gate = Gate(name, crashes, self._crashed, limit=world.call_limit)
         self.incarnation = 0
         self.crashes = 0
         self.swallowed = 0

@@ -24,10 +24,14 @@ from typing import Any
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import LogClient, Payments
-from harness.scheduler import BudgetExceeded
 from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
-from harness.workloads.steps import charges_by_order, schedule_steps
-from harness.world import Component, World
+from harness.workloads.play import (
+    charges_outcome,
+    new_world,
+    run_until_settled,
+    schedule_steps,
+)
+from harness.world import Component
 
 NAME = "payments-log"
 TOPIC = "payments"
@@ -51,7 +55,7 @@ def run(
     factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
 ) -> Outcome:
     """Play ``trace`` against the consumer built by ``factory``, crashing per ``schedule``."""
-    world = World(seed=schedule.seed, crashes=schedule.crashes, freezer=freezer)
+    world = new_world(trace, schedule, freezer)
     log, timeline, scheduler = world.log, world.timeline, world.scheduler
     settings = trace.settings
     log.create_topic(TOPIC, partitions=settings.get("partitions", 1))
@@ -112,11 +116,7 @@ def run(
 
     consumer = world.host("consumer", start)
     scheduler.at(0.0, consumer.start, priority=2)
-    notes: dict[str, Any] = {}
-    try:
-        world.run(max_events=500 + 100 * len(trace.steps))
-    except BudgetExceeded as error:
-        notes["budget"] = str(error)
+    notes = run_until_settled(world, trace)
     world.stop()
     unsettled = []
     for partition in range(log.partitions(TOPIC)):
@@ -125,18 +125,8 @@ def run(
         unsettled += [ids[(partition, offset)] for offset in range(committed, end)]
     notes["committed"] = {p: log.committed(GROUP, TOPIC, p) for p in range(log.partitions(TOPIC))}
     world.close()
-    return Outcome(
-        accepted=accepted,
-        effects=charges_by_order(world.gateway),
-        unsettled=sorted(unsettled),
-        effect="charged",
-        timeline=timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=consumer.crashes,
-        swallowed=consumer.swallowed,
-        calls=consumer.gate.calls,
-        notes=notes,
+    return charges_outcome(
+        world, consumer, trace, schedule, accepted=accepted, unsettled=unsettled, notes=notes
     )
 
 

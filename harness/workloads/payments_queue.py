@@ -20,10 +20,14 @@ from harness.broker import Message
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import Channel, Payments
-from harness.scheduler import BudgetExceeded
 from harness.traces import COUNT, NUMBER, STRING, Step, Trace, Vocabulary
-from harness.workloads.steps import charges_by_order, schedule_steps
-from harness.world import Component, World
+from harness.workloads.play import (
+    charges_outcome,
+    new_world,
+    run_until_settled,
+    schedule_steps,
+)
+from harness.world import Component
 
 NAME = "payments-queue"
 QUEUE = "payments"
@@ -41,7 +45,7 @@ def run(
     factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
 ) -> Outcome:
     """Play ``trace`` against the consumer built by ``factory``, crashing per ``schedule``."""
-    world = World(seed=schedule.seed, crashes=schedule.crashes, freezer=freezer)
+    world = new_world(trace, schedule, freezer)
     broker, timeline, scheduler = world.broker, world.timeline, world.scheduler
     broker.declare_queue(QUEUE)
     accepted: dict[str, str] = {}
@@ -76,26 +80,12 @@ def run(
 
     consumer = world.host("consumer", start)
     scheduler.at(0.0, consumer.start, priority=2)
-    notes: dict[str, Any] = {}
-    try:
-        world.run(max_events=500 + 100 * len(trace.steps))
-    except BudgetExceeded as error:
-        notes["budget"] = str(error)
+    notes = run_until_settled(world, trace)
     unsettled = [m.message_id for m in broker.ready(QUEUE) + broker.unacked(QUEUE)]
     world.stop()
     world.close()
-    return Outcome(
-        accepted=accepted,
-        effects=charges_by_order(world.gateway),
-        unsettled=sorted(unsettled),
-        effect="charged",
-        timeline=timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=consumer.crashes,
-        swallowed=consumer.swallowed,
-        calls=consumer.gate.calls,
-        notes=notes,
+    return charges_outcome(
+        world, consumer, trace, schedule, accepted=accepted, unsettled=unsettled, notes=notes
     )
 
 

@@ -1,0 +1,85 @@
+"""Playing a trace in a world and reading the outcome: what every workload shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
+from typing import Any
+
+from harness.faults import Schedule
+from harness.outcome import Outcome
+from harness.scheduler import BudgetExceeded, Scheduler
+from harness.traces import Step, Trace
+from harness.world import Component, World
+
+Handler = Callable[[Mapping[str, Any]], None]
+
+
+def schedule_steps(
+    scheduler: Scheduler, steps: Sequence[Step], handlers: Mapping[str, Handler]
+) -> Callable[[], int]:
+    """Schedule the steps (one event per distinct time, in trace order, before anything else).
+
+    Returns a function telling how many steps are still to be played.
+    """
+    remaining = [len(steps)]
+
+    for when, group in groupby(steps, key=lambda step: step.at):
+        batch = [(handlers[step.action], step.args) for step in group]
+
+        def play(batch=batch) -> None:
+            for handler, args in batch:
+                remaining[0] -= 1
+                handler(args)
+
+        scheduler.at(when, play, priority=0)
+    return lambda: remaining[0]
+
+
+def new_world(trace: Trace, schedule: Schedule, freezer: object) -> World:
+    """A world for one run of ``trace``, its loop guard scaled to the trace's size."""
+    return World(
+        seed=schedule.seed,
+        crashes=schedule.crashes,
+        freezer=freezer,
+        call_limit=1_000 + 200 * len(trace.steps),
+    )
+
+
+def run_until_settled(world: World, trace: Trace) -> dict[str, Any]:
+    """Run the world until nothing is left to do; notes say if it never settled."""
+    notes: dict[str, Any] = {}
+    try:
+        world.run(max_events=500 + 100 * len(trace.steps))
+    except BudgetExceeded as error:
+        notes["budget"] = str(error)
+    return notes
+
+
+def charges_outcome(
+    world: World,
+    consumer: Component,
+    trace: Trace,
+    schedule: Schedule,
+    *,
+    accepted: Mapping[str, str],
+    unsettled: list[str],
+    notes: dict[str, Any],
+) -> Outcome:
+    """The outcome of a run whose effect is the payment gateway's charges."""
+    effects: dict[str, list[int]] = {}
+    for order, _amount, step in world.gateway.charges:
+        effects.setdefault(order, []).append(step)
+    return Outcome(
+        accepted=accepted,
+        effects=effects,
+        unsettled=sorted(unsettled),
+        effect="charged",
+        timeline=world.timeline,
+        schedule=schedule,
+        trace_name=trace.name,
+        crashes=consumer.crashes,
+        swallowed=consumer.swallowed,
+        calls=consumer.gate.calls,
+        notes=notes,
+    )
