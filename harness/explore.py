@@ -21,7 +21,7 @@ timing out twice, crashing before call 3, seed 7.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -93,6 +93,13 @@ def first_broken(outcome: Outcome, promises: Sequence[Promise]) -> tuple[Promise
     return None
 
 
+def single_crash_schedules(calls: int, seed: int) -> Iterator[Schedule]:
+    """Every schedule with one crash: before, then after, each of ``calls`` calls."""
+    for call in range(1, calls + 1):
+        for when in ("before", "after"):
+            yield Schedule((CrashPoint(call, when),), seed)
+
+
 def drop(trace: Trace, dropped: Sequence[int]) -> Trace:
     """``trace`` without the steps at the given (original) indexes."""
     for index in sorted(dropped, reverse=True):
@@ -159,10 +166,8 @@ class Explorer:
         with frozen_time() as freezer:
             baseline = self._run(workload, factory, Case(trace, Schedule((), trace.seed)), freezer)
             outcomes = [baseline]
-            for call in range(1, baseline.calls + 1):
-                for when in ("before", "after"):
-                    schedule = Schedule((CrashPoint(call, when),), trace.seed)
-                    outcomes.append(self._run(workload, factory, Case(trace, schedule), freezer))
+            for schedule in single_crash_schedules(baseline.calls, trace.seed):
+                outcomes.append(self._run(workload, factory, Case(trace, schedule), freezer))
         return outcomes
 
     def random_faults(
@@ -258,12 +263,8 @@ class Explorer:
             baseline = self._check(
                 workload, factory, Case(trace, Schedule((), trace.seed), dropped), promises, freezer
             )
-            for call in range(1, baseline.calls + 1):
-                for when in ("before", "after"):
-                    schedule = Schedule((CrashPoint(call, when),), trace.seed)
-                    self._check(
-                        workload, factory, Case(trace, schedule, dropped), promises, freezer
-                    )
+            for schedule in single_crash_schedules(baseline.calls, trace.seed):
+                self._check(workload, factory, Case(trace, schedule, dropped), promises, freezer)
         except PromiseBroken as broken:
             return broken
         return None
