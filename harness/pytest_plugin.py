@@ -100,6 +100,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     label = value if value in NAMED else str(root)
     config.stash[_state] = {"target": Target(root, label), "results": [], "manifest": None}
+    _check_chapters(config)
+
+
+def _check_chapters(config: pytest.Config) -> None:
+    """``pytest exercises/ch07`` for a chapter that is not there names the ones that are."""
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        chapter = next((part for part in path.parts if _CHAPTER.match(part)), None)
+        if chapter is None or (config.invocation_params.dir / path).exists():
+            continue
+        folder = config.rootpath / "exercises"
+        known = sorted(p.name for p in folder.glob("ch*") if any(p.glob("test_*.py")))
+        titles = {c.id: c.title for c in _manifest(config).chapters}
+        listed = ", ".join(f"{c} ({titles[c]})" if c in titles else c for c in known)
+        raise pytest.UsageError(
+            f"there is no {arg} in this kit; the chapters with exercises are: {listed or 'none'}"
+        )
 
 
 def _manifest(config: pytest.Config) -> Manifest | None:

@@ -204,3 +204,12 @@ def test_results_json_records_status_points_and_promise(chapter):
     by_task = {r["task"]: r for r in results}
     assert by_task[1]["status"] == "failed" and by_task[1]["promise"] == "no-loss"
     assert by_task[1]["max_points"] == 2 and by_task[2]["max_points"] == 1
+
+
+def test_an_unknown_chapter_lists_the_known_ones(chapter):
+    """`pytest exercises/ch07` on a kit without ch07 names the chapters that exist"""
+    write_consumer(chapter, ACK_FIRST)
+    result = chapter.runpytest_inprocess("exercises/ch07")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "there is no exercises/ch07" in result.stderr.str()
+    assert "ch99" in result.stderr.str()
