@@ -22,7 +22,9 @@ world" sections):
 
 Where it simplifies: a requeued message always goes back to its original
 place, as in a classic queue (a quorum queue in 3.10 puts a nacked message at
-the back, and a closed channel's at the head); there are no exchanges (a publish names its queue, as
+the back, and a closed channel's at the head); prefetch is counted per channel
+(RabbitMQ counts it per consumer; they differ only with several consumers on
+one channel); there are no exchanges (a publish names its queue, as
 RabbitMQ's default exchange does), a publish to an unknown queue is an error
 instead of a silent drop, and the consumer-ack timeout is not modelled.
 

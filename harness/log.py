@@ -15,7 +15,8 @@
 Where it simplifies: no brokers, replicas, transactions or auto-commit; a
 rebalance happens at once when a member joins or leaves (no session timeout).
 The workloads' clients reset to ``earliest`` unless told otherwise, where
-Kafka's default ``auto.offset.reset`` is ``latest``.
+Kafka's default ``auto.offset.reset`` is ``latest``. A poll fills from the
+lowest-numbered assigned partition first (Kafka rotates among partitions).
 
 >>> log = Log()
 >>> log.create_topic("payments", partitions=1)
