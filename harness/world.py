@@ -115,6 +115,8 @@ class Component:
         self.crashes = 0
         self.swallowed = 0
         self._closers: list[Callable[[], None]] = []
+        self.stop_reason = ""
+        """Why the last incarnation ended ("crashed" or "stopped at the end of the run")."""
         self.running = False
 
     def start(self) -> None:
@@ -131,7 +133,11 @@ class Component:
         self.invoke(self._start, self, what=f"the constructor of {self.name}")
 
     def on_crash(self, closer: Callable[[], None]) -> None:
-        """Register what closes one of this incarnation's connections when it dies."""
+        """Register what closes one of this incarnation's connections when it ends.
+
+        It runs when the incarnation crashes and when the run ends;
+        :attr:`stop_reason` says which.
+        """
         self._closers.append(closer)
 
     def invoke(self, fn: Callable[..., Any], *args: Any, what: str | None = None) -> Any:
@@ -178,6 +184,7 @@ class Component:
         if not self.running:
             return
         self.running = False
+        self.stop_reason = "crashed" if restart else "stopped at the end of the run"
         closers, self._closers = self._closers, []
         for closer in closers:
             closer()

@@ -71,7 +71,7 @@ def run(
 
     def start(host: Component) -> None:
         state = broker.open_channel(host.name, prefetch=prefetch)
-        host.on_crash(lambda: broker.close_channel(state, reason=f"{host.name} crashed"))
+        host.on_crash(lambda: broker.close_channel(state, reason=f"{host.name} {host.stop_reason}"))
         channel = Channel(broker, state, host.gate, timeline)
         payments = Payments(world.gateway, host.gate)
         instance = factory(channel=channel, payments=payments)
