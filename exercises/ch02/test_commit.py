@@ -1,0 +1,42 @@
+"""ch02 · task 1 · Commit the next record to read."""
+
+import pytest
+
+from harness.promises import (
+    COMMITTED_PROCESSED,
+    NO_DUPLICATE,
+    NO_LOSS,
+    NO_SWALLOW,
+    SETTLED,
+    duplicates_within,
+)
+from harness.workloads import shipping_log
+from harness.workloads.consumer_group import without_listener
+
+MODULE, NAME = "ch02/shipping.py", "ShippingConsumer"
+
+
+@pytest.mark.task(1)
+@pytest.mark.points(1)
+def test_every_order_is_shipped_once_and_committed(kit):
+    """every order is shipped once, and the committed offsets reach the end of the log"""
+    consumer = without_listener(kit.component(MODULE, NAME))
+    kit.once(
+        shipping_log,
+        consumer,
+        kit.traces("restart-*"),
+        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, NO_DUPLICATE, SETTLED],
+    )
+
+
+@pytest.mark.task(1)
+@pytest.mark.points(2)
+def test_a_restart_skips_nothing_committed(kit):
+    """after any single crash, nothing below the committed offset was skipped"""
+    consumer = without_listener(kit.component(MODULE, NAME))
+    kit.every_single_crash(
+        shipping_log,
+        consumer,
+        kit.traces("restart-*"),
+        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED, duplicates_within(3)],
+    )

@@ -1,0 +1,41 @@
+"""ch02 · task 3 · Hand over on a rebalance."""
+
+import pytest
+
+from harness.promises import (
+    COMMITTED_PROCESSED,
+    NO_DUPLICATE,
+    NO_LOSS,
+    NO_SWALLOW,
+    SETTLED,
+    duplicates_within,
+)
+from harness.workloads import shipping_log
+
+MODULE, NAME = "ch02/shipping.py", "ShippingConsumer"
+
+
+@pytest.mark.task(3)
+@pytest.mark.points(2)
+def test_a_rebalance_ships_nothing_twice(kit):
+    """two members share the orders; a rebalance without a crash ships nothing twice"""
+    consumer = kit.component(MODULE, NAME)
+    kit.once(
+        shipping_log,
+        consumer,
+        kit.traces("rebalance-*"),
+        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, NO_DUPLICATE, SETTLED],
+    )
+
+
+@pytest.mark.task(3)
+@pytest.mark.points(2)
+def test_a_crash_during_a_rebalance_skips_nothing(kit):
+    """whatever single crash strikes shipping-1, nothing is skipped and at most 3 orders repeat"""
+    consumer = kit.component(MODULE, NAME)
+    kit.every_single_crash(
+        shipping_log,
+        consumer,
+        kit.traces("rebalance-*"),
+        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED, duplicates_within(3)],
+    )
