@@ -1,0 +1,195 @@
+"""payments-inbox: an idempotent payments consumer on a queue, its effect in SQLite.
+
+The order desk publishes one ``CapturePayment`` message per order to the
+``payments`` queue; a message may be published again with the *same* message
+id (a producer retry, an outbox relay that republished after a crash). The
+learner's consumer gets each delivery through ``on_message(delivery)``,
+captures the payment by inserting a row into the world's ``captures`` table
+through its store port, and settles the delivery on its channel.
+
+The effect that counts is a *committed* row of ``captures``: a row whose
+transaction was rolled back (a crash before the commit) never happened. An
+order captured twice is *duplicated*, an order never captured is *lost*.
+
+The learner's component is built as
+``factory(channel=..., store=..., retention=...)`` and must have
+``on_message(delivery)``. Message bodies are ``{"order_id": str, "amount":
+number}``. ``retention`` is the trace setting of that name: how many seconds
+the consumer keeps a processed message id.
+
+Other workloads whose effect is a capture (a consumer downstream of an
+outbox) can reuse :func:`create_captures` and :func:`captured`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from harness.broker import Message
+from harness.database import Database
+from harness.faults import Schedule
+from harness.outcome import Outcome
+from harness.ports import Channel, Store
+from harness.timeline import Timeline
+from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
+from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.world import Component
+
+NAME = "payments-inbox"
+SECONDS = ((int, float), "a number of seconds >= 0", 0)
+QUEUE = "payments"
+RETENTION = 60.0
+"""Seconds a processed message id is kept, unless a trace's ``retention`` setting says otherwise."""
+
+VOCABULARY = Vocabulary(
+    actions={"publish": {"id": STRING, "order": STRING, "amount": NUMBER}},
+    settings={"prefetch": (POSITIVE, 1), "retention": (SECONDS, RETENTION)},
+)
+
+CAPTURES_SQL = "CREATE TABLE captures (order_id TEXT NOT NULL, amount REAL NOT NULL)"
+_EFFECTS_SQL = (
+    "CREATE TABLE _twm_effects (order_id TEXT, step INTEGER)",
+    # The harness's own record of each capture and the timeline step that made it; a trigger
+    # writes it inside the learner's transaction, so a rollback removes it with the capture.
+    "CREATE TRIGGER _twm_capture AFTER INSERT ON captures "
+    "BEGIN INSERT INTO _twm_effects VALUES (NEW.order_id, _twm_step()); END",
+)
+
+
+def create_captures(database: Database) -> None:
+    """Create the ``captures`` table (and the harness's record of each committed capture)."""
+    database.query(CAPTURES_SQL)
+    for sql in _EFFECTS_SQL:
+        database.query(sql)
+
+
+def connect(database: Database, timeline: Timeline) -> sqlite3.Connection:
+    """A component's connection, able to run the capture trigger."""
+    conn = database.connect()
+    conn.create_function("_twm_step", 0, lambda: len(timeline))
+    return conn
+
+
+def captured(database: Database) -> dict[str, list[int]]:
+    """Committed captures: order id → the timeline step of each capture."""
+    effects: dict[str, list[int]] = {}
+    for order, step in database.query("SELECT order_id, step FROM _twm_effects ORDER BY rowid"):
+        effects.setdefault(order, []).append(step)
+    return effects
+
+
+def expected_captures(trace: Trace) -> dict[str, int]:
+    """How many captures a consumer with the trace's retention window makes of each order.
+
+    A duplicate within the window is recognised; one that arrives more than the window
+    after the capture it repeats is new again, since its record was purged.
+
+    >>> m1 = {"id": "m1", "order": "o-1", "amount": 5}
+    >>> copies = [Step(at, "publish", m1) for at in (0, 1, 3)]
+    >>> expected_captures(Trace("t", "", "", NAME, tuple(copies), settings={"retention": 2.0}))
+    {'o-1': 2}
+    """
+    window = trace.settings.get("retention", RETENTION)
+    last: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for step in trace.steps:
+        mid, order = step.args["id"], step.args["order"]
+        if mid not in last or step.at - last[mid] > window:
+            last[mid] = step.at
+            counts[order] = counts.get(order, 0) + 1
+    return counts
+
+
+def run(
+    factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
+) -> Outcome:
+    """Play ``trace`` against the consumer built by ``factory``, crashing per ``schedule``."""
+    world = new_world(trace, schedule, freezer)
+    broker, timeline, scheduler = world.broker, world.timeline, world.scheduler
+    broker.declare_queue(QUEUE)
+    create_captures(world.database)
+    accepted: dict[str, str] = {}
+
+    def publish(args: dict[str, Any]) -> None:
+        again = " again" if args["id"] in accepted else ""
+        message = Message(
+            args["id"],
+            {"order_id": args["order"], "amount": args["amount"]},
+            summary=f" ({args['order']})",
+        )
+        broker.publish(QUEUE, message)
+        accepted[args["id"]] = args["order"]
+        timeline.record(
+            world.now(), "producer", "broker", f"publish {args['id']} ({args['order']}){again}"
+        )
+
+    schedule_steps(scheduler, trace.steps, {"publish": publish})
+    prefetch = trace.settings.get("prefetch", 1)
+    retention = trace.settings.get("retention", RETENTION)
+
+    def start(host: Component) -> None:
+        state = broker.open_channel(host.name, prefetch=prefetch)
+        host.on_crash(lambda: broker.close_channel(state, reason=f"{host.name} {host.stop_reason}"))
+        conn = connect(world.database, timeline)
+        host.on_crash(conn.close)
+        channel = Channel(broker, state, host.gate, timeline)
+        store = Store(conn, host.gate, timeline, world.now)
+        instance = factory(channel=channel, store=store, retention=retention)
+        on_message = instance.on_message
+        broker.consume(state, QUEUE, lambda delivery: host.invoke(on_message, delivery))
+
+    consumer = world.host("consumer", start)
+    scheduler.at(0.0, consumer.start, priority=2)
+    notes = run_until_settled(world, trace)
+    unsettled = [m.message_id for m in broker.ready(QUEUE) + broker.unacked(QUEUE)]
+    world.stop()
+    effects = captured(world.database)
+    notes["expected"] = expected_captures(trace)
+    notes["retention"] = retention
+    world.close()
+    return Outcome(
+        accepted=accepted,
+        effects=effects,
+        unsettled=sorted(set(unsettled)),
+        effect="captured",
+        timeline=world.timeline,
+        schedule=schedule,
+        trace_name=trace.name,
+        crashes=consumer.crashes,
+        swallowed=consumer.swallowed,
+        calls=consumer.gate.calls,
+        notes=notes,
+    )
+
+
+def generate(spec: tuple[int, ...], *, retention: float = RETENTION, prefetch: int = 1) -> Trace:
+    """A trace publishing message ``m{n+1}`` (order ``o-{n+1}``) for each ``n`` of ``spec``.
+
+    A number that comes back is the same message published again (a duplicate); numbers
+    in any order are messages in any order. Steps are 2 ms apart.
+    """
+    steps = tuple(
+        Step(
+            round(0.002 * index, 6),
+            "publish",
+            {"id": f"m{n + 1}", "order": f"o-{n + 1}", "amount": 10 * (n + 1)},
+        )
+        for index, n in enumerate(spec)
+    )
+    return Trace(
+        name="gen:" + ".".join(str(n) for n in spec),
+        title=f"{len(spec)} generated publish" + ("es" if len(spec) != 1 else ""),
+        story="Drawn by Hypothesis: messages, duplicates of them, in any order, and crashes.",
+        workload=NAME,
+        steps=steps,
+        settings={"prefetch": prefetch, "retention": retention},
+    )
+
+
+def specs(*, messages: int = 4, max_publishes: int = 6):
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one message, sent once)."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.integers(0, messages - 1), min_size=1, max_size=max_publishes).map(tuple)
