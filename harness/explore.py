@@ -15,7 +15,9 @@ found and the token that replays exactly that case.
 A replay token reads ``TRACE[~DROPPED]/CRASHES@sSEED``: ``queue-three-orders~1/4a@s0``
 is the trace ``queue-three-orders`` without its step 1, crashing after call 4,
 seed 0; ``gen:0.2/3b@s7`` is a generated trace of two orders, the second
-timing out twice, crashing before call 3, seed 7.
+timing out twice, crashing before call 3, seed 7. In a world with several
+components under test, each crash point names its actor:
+``two-relays/relay-2:4a@s0`` crashes ``relay-2`` after its call 4.
 """
 
 from __future__ import annotations
@@ -100,6 +102,21 @@ def single_crash_schedules(calls: int, seed: int) -> Iterator[Schedule]:
             yield Schedule((CrashPoint(call, when),), seed)
 
 
+def single_crash_schedules_of(baseline: Outcome, seed: int) -> Iterator[Schedule]:
+    """Every single-crash schedule of a run: per actor when it hosted several, else per call.
+
+    A world with several components under test (``baseline.actor_calls``) gets
+    crash points that name their actor, so each strikes one component only.
+    """
+    if not baseline.actor_calls:
+        yield from single_crash_schedules(baseline.calls, seed)
+        return
+    for actor, calls in sorted(baseline.actor_calls.items()):
+        for call in range(1, calls + 1):
+            for when in ("before", "after"):
+                yield Schedule((CrashPoint(call, when, actor),), seed)
+
+
 def drop(trace: Trace, dropped: Sequence[int]) -> Trace:
     """``trace`` without the steps at the given (original) indexes."""
     for index in sorted(dropped, reverse=True):
@@ -166,7 +183,7 @@ class Explorer:
         with frozen_time() as freezer:
             baseline = self._run(workload, factory, Case(trace, Schedule((), trace.seed)), freezer)
             outcomes = [baseline]
-            for schedule in single_crash_schedules(baseline.calls, trace.seed):
+            for schedule in single_crash_schedules_of(baseline, trace.seed):
                 outcomes.append(self._run(workload, factory, Case(trace, schedule), freezer))
         return outcomes
 
@@ -177,16 +194,26 @@ class Explorer:
         promises: Sequence[Promise],
         *,
         max_crashes: int = 3,
+        actors: Sequence[str] = (),
         **generate: Any,
     ) -> int:
-        """Let Hypothesis draw traces with up to ``max_crashes`` crashes; the promises must hold."""
+        """Let Hypothesis draw traces with up to ``max_crashes`` crashes; the promises must hold.
+
+        With ``actors`` (the names of the components under test), each crash
+        point names the one actor it strikes.
+        """
         if self.replay:
             return self._replay(workload, factory, [], promises, generate=generate)
         from hypothesis import HealthCheck, given, settings
         from hypothesis import strategies as st
 
         crash_points = st.lists(
-            st.builds(CrashPoint, st.integers(1, 40), st.sampled_from(["before", "after"])),
+            st.builds(
+                CrashPoint,
+                st.integers(1, 40),
+                st.sampled_from(["before", "after"]),
+                st.sampled_from(list(actors) or [""]),
+            ),
             max_size=max_crashes,
             unique=True,
         )
@@ -263,7 +290,7 @@ class Explorer:
             baseline = self._check(
                 workload, factory, Case(trace, Schedule((), trace.seed), dropped), promises, freezer
             )
-            for schedule in single_crash_schedules(baseline.calls, trace.seed):
+            for schedule in single_crash_schedules_of(baseline, trace.seed):
                 self._check(workload, factory, Case(trace, schedule, dropped), promises, freezer)
         except PromiseBroken as broken:
             return broken

@@ -15,6 +15,14 @@ prints as a short token, which is what a ``replay:`` line carries:
 '3a.7b@s5'
 >>> Schedule.from_token("3a.7b@s5") == s
 True
+
+A crash point may name the actor it strikes, for worlds that host several
+components under test (two relays, two consumers): ``relay-2:4a`` crashes
+``relay-2`` after *its* call 4, and no other component. A crash point without
+an actor strikes every component under test at that call number, as before.
+
+>>> Schedule((CrashPoint(4, "after", "relay-2"),), seed=5).token
+'relay-2:4a@s5'
 """
 
 from __future__ import annotations
@@ -51,21 +59,40 @@ class Crash(BaseException):
 
 @dataclass(frozen=True, order=True)
 class CrashPoint:
+    """Call ``call`` of a component, ``before`` or ``after`` it takes effect.
+
+    ``actor`` names the one component it strikes; empty, it strikes every
+    component under test (the only kind of crash point of a one-component world).
+    """
+
     call: int
     when: When
+    actor: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.call, bool) or not isinstance(self.call, int) or self.call < 1:
             raise ValueError(f"a crash point's call number starts at 1, got {self.call!r}")
         if self.when not in ("before", "after"):
             raise ValueError(f"a crash strikes 'before' or 'after' a call, got {self.when!r}")
+        if not isinstance(self.actor, str) or (self.actor and not _ACTOR.match(self.actor)):
+            raise ValueError(
+                f"a crash point's actor is a component's name such as 'relay-2' (letters, digits, "
+                f"'-' and '_', starting with a letter), got {self.actor!r}"
+            )
 
     @property
     def token(self) -> str:
-        return f"{self.call}{self.when[0]}"
+        where = f"{self.actor}:" if self.actor else ""
+        return f"{where}{self.call}{self.when[0]}"
+
+    def strikes(self, actor: str) -> bool:
+        """Whether this crash point applies to the component named ``actor``."""
+        return not self.actor or self.actor == actor
 
 
-_TOKEN = re.compile(r"^(?P<crashes>(\d+[ab](\.\d+[ab])*)|-)@s(?P<seed>-?\d+)$")
+_ACTOR = re.compile(r"^[A-Za-z][\w-]*$")
+_POINT = r"([A-Za-z][\w-]*:)?\d+[ab]"
+_TOKEN = re.compile(rf"^(?P<crashes>({_POINT}(\.{_POINT})*)|-)@s(?P<seed>-?\d+)$")
 
 
 @dataclass(frozen=True)
@@ -89,24 +116,29 @@ class Schedule:
         if not match:
             raise ValueError(
                 f"cannot read the crash schedule {token!r}: expected crash points and a seed "
-                "such as '3a.7b@s5' (call 3 after, call 7 before, seed 5) or '-@s5' (no crash)"
+                "such as '3a.7b@s5' (call 3 after, call 7 before, seed 5) or '-@s5' (no crash); "
+                "a crash point may name its actor: 'relay-2:4a@s5'"
             )
         crashes = []
         if match["crashes"] != "-":
             for part in match["crashes"].split("."):
-                when: When = "after" if part[-1] == "a" else "before"
-                if int(part[:-1]) < 1:
+                actor, _, point = part.rpartition(":")
+                when: When = "after" if point[-1] == "a" else "before"
+                if int(point[:-1]) < 1:
                     raise ValueError(
                         f"cannot read the crash schedule {token!r}: calls are numbered from 1, "
                         f"so {part!r} names no call"
                     )
-                crashes.append(CrashPoint(int(part[:-1]), when))
+                crashes.append(CrashPoint(int(point[:-1]), when, actor))
         return cls(tuple(crashes), int(match["seed"]))
 
     def describe(self) -> str:
         if not self.crashes:
             return "no crash"
-        return ", ".join(f"crash {c.when} call {c.call}" for c in self.crashes)
+        return ", ".join(
+            f"crash {c.when} call {c.call}" + (f" of {c.actor}" if c.actor else "")
+            for c in self.crashes
+        )
 
 
 class Gate:
@@ -133,7 +165,7 @@ class Gate:
         self.calls = 0
         self.dead = False
         self.swallowed = False
-        self._plan = {(c.call, c.when) for c in crashes}
+        self._plan = {(c.call, c.when) for c in crashes if c.strikes(actor)}
         self._on_crash = on_crash
 
     def revive(self) -> None:

@@ -18,6 +18,9 @@ ANOMALIES: dict[str, str] = {
     "stuck": "never settled: unacked forever, claimed forever, buffered forever",
     "overflowed": "a bound exceeded",
     "swallowed": "a crash caught by learner code",
+    "unavailable": "turned away while it could have been taken",
+    "overpromised": "reported as done when it was only accepted",
+    "late": "answered or acted on after its deadline had passed",
 }
 
 

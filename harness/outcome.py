@@ -35,6 +35,9 @@ class Outcome:
     swallowed: int = 0
     calls: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
+    actor_calls: Mapping[str, int] = field(default_factory=dict)
+    """Calls made by each component under test, for worlds that host several of them;
+    the explorer then enumerates crash points per actor (``relay-2:4a``)."""
 
     def applied(self, key: str) -> int:
         """How many times the effect of ``key`` was applied."""

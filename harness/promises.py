@@ -59,3 +59,142 @@ def duplicates_within(per_crash: int) -> Promise:
         f"each crash causes at most {per_crash} duplicate effects",
         lambda outcome: checkers.duplicates_within(outcome, per_crash=per_crash),
     )
+
+
+RETENTION = Promise(
+    "retention",
+    "a processed message id is kept for the retention window and no longer: a duplicate "
+    "within it changes nothing, one after it takes effect again",
+    checkers.within_retention,
+)
+ACCEPTS_WHILE_BROKER_UP = Promise(
+    "accepts-while-broker-up",
+    "while the broker is up, every order is accepted, whatever state the downstream services "
+    "are in",
+    checkers.accepts_while_broker_up,
+)
+REACHES_EVERY_SERVICE = Promise(
+    "reaches-every-service",
+    "every accepted order reaches every downstream service once that service is back: "
+    "nothing is lost",
+    checkers.reaches_every_service,
+)
+ACCEPTED_NOT_CONFIRMED = Promise(
+    "accepted-not-confirmed",
+    "the desk answers 'accepted', never 'confirmed': a message promises delivery to the "
+    "mailbox, not processing",
+    checkers.accepted_not_confirmed,
+)
+REFUSES_WHEN_BROKER_DOWN = Promise(
+    "refuses-when-broker-down",
+    "while the broker is down, the desk refuses the order clearly instead of pretending to "
+    "accept it, and no service acts on a refused order",
+    checkers.refuses_when_broker_down,
+)
+PER_KEY_ORDER = Promise(
+    "per-key-order",
+    "per key, what is released is strictly increasing and contiguous, except for escalated gaps",
+    checkers.per_key_order,
+)
+GAP_TIMEOUT = Promise(
+    "gap-timeout",
+    "a missing number is escalated once its key has waited the gap timeout for it: "
+    "not before, and never later than that (plus a tick or two)",
+    checkers.gap_escalated_in_time,
+)
+BOUNDED = Promise(
+    "bounded",
+    "the buffer never holds more than its capacity: when full it says so, and it never drops "
+    "an event silently",
+    checkers.bounded,
+)
+ONE_HANDLER = Promise(
+    "one-handler",
+    "a command reaches exactly one handler: sending one that has no handler, or two, fails "
+    "with a clear error naming it",
+    checkers.one_handler,
+)
+EVERY_SUBSCRIBER = Promise(
+    "every-subscriber",
+    "an event reaches every subscriber of its type, once: a failing subscriber neither stops "
+    "the others nor, when the event is published again, makes them get it twice",
+    checkers.every_subscriber,
+)
+CORRELATED = Promise(
+    "correlated",
+    "every answer is the reply to its own question, matched by its correlation id",
+    checkers.correlated,
+)
+ANSWERED_IN_TIME = Promise(
+    "answered-in-time",
+    "a question is answered by its timeout: with its reply if one came in time, else with "
+    "'timed out' when the timeout expires; a reply that comes later is ignored",
+    checkers.answered_in_time,
+)
+ANSWERED_ONCE = Promise(
+    "answered-once",
+    "every question is answered exactly once: a duplicate reply is ignored, and no question "
+    "is left without an answer",
+    checkers.answered_once,
+)
+
+
+# -- the transactional outbox (ch05) ---------------------------------------------------------------
+
+EVENT_NOT_LOST = Promise(
+    "no-loss",
+    "every committed change is published at least once: no event is lost",
+    checkers.no_lost_event,
+)
+NO_PHANTOM = Promise(
+    "no-phantom",
+    "nothing is published for a change that was rolled back: no phantom event",
+    checkers.no_phantom_event,
+)
+EVENTS_IN_ORDER = Promise(
+    "per-key-order",
+    "per order, events are published in the order they were written: nothing is reordered",
+    checkers.events_in_order,
+)
+SAME_MESSAGE_ID = Promise(
+    "same-message-id",
+    "an event published again keeps its message id, so a deduplicating consumer absorbs it",
+    checkers.republished_with_same_id,
+)
+PUBLISHED_ONCE = Promise(
+    "no-duplicate",
+    "unless a relay crashed or stalled past its lease, each event is published exactly once: "
+    "nothing is duplicated",
+    checkers.published_once,
+)
+OUTBOX_DRAINED = Promise(
+    "settled",
+    "every outbox row is marked sent in the end: nothing is stuck",
+    checkers.outbox_drained,
+)
+OUTBOX_PURGED = Promise(
+    "purged",
+    "a sent outbox row is purged once its retention has passed: the outbox stays bounded",
+    checkers.outbox_purged,
+)
+
+# -- the consumer side of a log (ch02) ------------------------------------------------------------
+
+COMMITTED_PROCESSED = Promise(
+    "committed-processed",
+    "for each group, every record below the committed offset was processed: "
+    "nothing committed was skipped",
+    checkers.committed_processed,
+)
+REPLAY_CONVERGES = Promise(
+    "replay-converges",
+    "a read model that replays the log from the beginning ends in the same state, "
+    "whenever it starts and whatever crashes: nothing missing, nothing counted twice",
+    checkers.replay_converges,
+)
+PROJECTION = Promise(
+    "projection",
+    "each order's projected status is the one its events give when folded in version order, "
+    "however duplicated and disordered they came",
+    checkers.projection_matches,
+)

@@ -74,7 +74,8 @@ class World:
     ) -> Component:
         """Host a component; ``start(component)`` opens its ports and builds its instance.
 
-        The schedule's crash points strike the components ``under_test``.
+        The schedule's crash points strike the components ``under_test``; a crash
+        point that names a component (``relay-2:4a``) strikes that component only.
         """
         component = Component(self, name, start, under_test, restart_delay)
         self.components.append(component)
@@ -109,7 +110,11 @@ class Component:
         self.name = name
         self._start = start
         self.restart_delay = restart_delay
-        crashes = world.crashes if under_test else ()
+        # A crash point naming this component strikes it; one naming no actor strikes
+        # every component under test.
+        crashes = tuple(
+            c for c in world.crashes if (c.actor == name) or (not c.actor and under_test)
+        )
         self.gate = Gate(name, crashes, self._crashed, limit=world.call_limit)
         self.incarnation = 0
         self.crashes = 0

@@ -77,7 +77,35 @@ class LogClient:
             raise ValueError(f"an offset is an int >= 0, got {offset!r}")
         self._positions[partition] = offset
 
+    def seek_to_beginning(self, partitions: list[int] | None = None) -> None:
+        """Make the next ``poll()`` start at the oldest record still in each partition.
+
+        ``None`` means every assigned partition. Local: it never crashes (the
+        simulator reads the log start at once; Kafka waits for the next poll).
+        """
+        for partition in self._owned(partitions):
+            self._positions[partition] = self._log.start_offset(self.topic, partition)
+
+    def seek_to_end(self, partitions: list[int] | None = None) -> None:
+        """Make the next ``poll()`` return only records appended from now on (Kafka's latest)."""
+        for partition in self._owned(partitions):
+            self._positions[partition] = self._log.end_offset(self.topic, partition)
+
     # -- calls into the log (crash points) -----------------------------------------------------
+
+    def beginning_offset(self, partition: int) -> int:
+        """The offset of the oldest record still in ``partition`` (retention removes older ones)."""
+        return self._gate.call(
+            f"beginning offset {self.topic}[{partition}]",
+            lambda: self._log.start_offset(self.topic, partition),
+        )
+
+    def end_offset(self, partition: int) -> int:
+        """The offset the next record appended to ``partition`` will get."""
+        return self._gate.call(
+            f"end offset {self.topic}[{partition}]",
+            lambda: self._log.end_offset(self.topic, partition),
+        )
 
     def poll(self, max_records: int | None = None) -> list[Record]:
         """The next records (at most ``max_records``) of the assigned partitions, in order."""
@@ -137,6 +165,13 @@ class LogClient:
         )
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _owned(self, partitions: list[int] | None) -> list[int]:
+        if partitions is None:
+            return list(self._assigned)
+        for partition in partitions:
+            self._check_owned(partition)
+        return list(partitions)
 
     def _check_owned(self, partition: int) -> None:
         if partition not in self._assigned:

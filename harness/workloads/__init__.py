@@ -15,8 +15,20 @@ from types import ModuleType
 from harness.traces import Vocabulary
 
 _REGISTRY = {
+    "order-desk": "harness.workloads.order_desk",
+    "message-bus": "harness.workloads.bus",
+    "status-queries": "harness.workloads.status_queries",
+    "shipping-log": "harness.workloads.shipping_log",
+    "history-log": "harness.workloads.history_log",
     "payments-queue": "harness.workloads.payments_queue",
     "payments-log": "harness.workloads.payments_log",
+    "payments-inbox": "harness.workloads.payments_inbox",
+    "order-resequencer": "harness.workloads.order_resequencer",
+    "order-projection": "harness.workloads.order_projection",
+    "outbox-desk": "harness.workloads.outbox_desk",
+    "outbox-relay": "harness.workloads.outbox_relay",
+    "outbox-relays": "harness.workloads.outbox_relays",
+    "outbox-cleanup": "harness.workloads.outbox_cleanup",
 }
 
 

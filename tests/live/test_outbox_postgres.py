@@ -1,0 +1,159 @@
+"""The outbox relay on a real PostgreSQL: one dialect on both stores, relays as connections
+in one deterministic world, and relays as separate processes claiming at the same time.
+
+These run the reference solution (``solutions/``) unless ``--target`` is given on the
+command line: ``pytest tests/live -m postgres --target exercises`` runs your own relay.
+Without a server they are skipped, saying why; with ``CI=true`` a missing server fails.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from harness import promises as P
+from harness.explore import Explorer
+from harness.outcome import Outcome
+from harness.targets import Target, resolve
+from harness.traces import Step, Trace, load
+from harness.workloads import outbox_relays
+from harness.workloads.outbox_live import outcome_notes, run_relays
+from harness.workloads.outbox_world import PostgresBackend
+
+pytestmark = pytest.mark.postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACES = ROOT / "exercises" / "ch05" / "traces"
+CANDIDATES = (
+    "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3",
+    "host=127.0.0.1 port=5432 user=root dbname=test connect_timeout=3",
+)
+PROMISES = [
+    P.NO_SWALLOW,
+    P.NO_PHANTOM,
+    P.OUTBOX_DRAINED,
+    P.EVENT_NOT_LOST,
+    P.EVENTS_IN_ORDER,
+    P.SAME_MESSAGE_ID,
+]
+
+
+def _missing(reason: str) -> None:
+    """Skip with ``reason``; in CI (CI=true), where .ci/run starts the server, fail instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}; .ci/run should have started it", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def dsn() -> str:
+    try:
+        import psycopg
+    except ImportError:
+        _missing("psycopg is not installed (python -m pip install -e '.[live]')")
+    chosen = os.environ.get("TWM_POSTGRES_DSN")
+    tried = [chosen] if chosen else list(CANDIDATES)
+    errors = []
+    for candidate in tried:
+        try:
+            with psycopg.connect(candidate) as conn:
+                conn.execute("SELECT 1")
+            return candidate
+        except psycopg.Error as error:
+            errors.append(f"{candidate.split(' connect_timeout')[0]}: {str(error).strip()}")
+    _missing("no PostgreSQL server answered (" + "; ".join(errors) + ")")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def relay_target(request: pytest.FixtureRequest) -> Target:
+    config = request.config
+    explicit = any(arg.startswith("--target") for arg in config.invocation_params.args)
+    value = config.getoption("target") if explicit else "solutions"
+    return Target(resolve(value, config.rootpath), value)
+
+
+def _on_postgres(dsn: str) -> SimpleNamespace:
+    """The outbox-relays workload with its world's database on the PostgreSQL server."""
+    return SimpleNamespace(
+        run=partial(outbox_relays.run, backend=lambda world: PostgresBackend(dsn))
+    )
+
+
+def test_the_store_speaks_the_same_sql_on_postgresql(dsn):
+    """'?' placeholders, RETURNING and FOR UPDATE SKIP LOCKED work, with a lock timeout set."""
+    from harness.ports.sql_store import PgStore
+    from harness.timeline import Timeline
+    from harness.world import World
+
+    world = World(seed=0)
+    backend = PostgresBackend(dsn)
+    try:
+        host = world.host("relay-1", lambda host: None)
+        store = backend.store(host, host.gate)
+        assert isinstance(store, PgStore) and store.dialect == "postgresql"
+        store.execute(
+            "INSERT INTO outbox (message_id, order_id, body) VALUES (?, ?, ?)", ("e1", "o-1", "{}")
+        )
+        store.commit()
+        claimed = store.execute(
+            "UPDATE outbox SET claimed_by = ? WHERE id IN (SELECT id FROM outbox "
+            "WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            "RETURNING message_id, claimed_by",
+            ("relay-1.1", 5),
+        )
+        assert claimed == [("e1", "relay-1.1")]
+        assert store.in_transaction, "the UPDATE opened a transaction"
+        store.rollback()
+        assert store.execute("SHOW lock_timeout") == [("2s",)]
+        assert isinstance(world.timeline, Timeline) and len(world.timeline) >= 3
+    finally:
+        world.stop()
+        backend.close()
+
+
+def test_relays_keep_their_promises_in_a_world_on_postgresql(dsn, relay_target):
+    """two and four relays, as separate connections, keep every promise; none publishes twice"""
+    relay = relay_target.component("ch05/leased_relay.py", "LeasedRelay")
+    traces = [load(TRACES / "relays-racing.toml"), load(TRACES / "relays-four.toml")]
+    Explorer().once(_on_postgres(dsn), relay, traces, [*PROMISES, P.PUBLISHED_ONCE])
+
+
+def test_a_crashed_or_stalled_relay_hands_over_on_postgresql(dsn, relay_target):
+    """whatever single crash strikes either relay, and past a stall, the promises hold"""
+    relay = relay_target.component("ch05/leased_relay.py", "LeasedRelay")
+    steps = (
+        Step(0.0, "write", {"id": "e2", "order": "o-1", "kind": "OrderPlaced"}),
+        Step(0.0, "write", {"id": "e1", "order": "o-1", "kind": "OrderPaid"}),
+        Step(0.0, "stall", {"relay": "relay-1", "call": 3, "seconds": 0.03}),
+    )
+    short = Trace(
+        "short-lease",
+        "A relay stalls past a short lease",
+        "Relay-1 claims o-1's first event and stalls 30 ms; its lease lasts 20 ms.",
+        "outbox-relays",
+        steps,
+        settings={"relays": 2, "lease": 0.02},
+    )
+    runs = Explorer().every_single_crash(_on_postgres(dsn), relay, [short], PROMISES)
+    assert runs > 10
+
+
+def test_relays_as_separate_processes_keep_their_promises(dsn, relay_target):
+    """four relay processes claim concurrently and crash at random: no loss, no phantom,
+    per-order order, and every duplicate carries its event's message id"""
+    path = relay_target.module("ch05/leased_relay.py").__file__
+    run = run_relays(
+        dsn, path, "LeasedRelay", events=120, orders=8, relays=4, lease=1.0, crash_rate=0.05
+    )
+    assert not run.failures, run.failures
+    assert run.crashes > 0, "no relay process crashed: the test did not test crashes"
+    outcome = Outcome(accepted={}, effects={}, notes={"outbox": outcome_notes(run)})
+    for promise in PROMISES[1:]:
+        verdict = promise(outcome)
+        assert verdict.holds, f"{promise.statement}: {verdict.observed}"
+    assert len(run.published) >= len(run.events)
