@@ -29,10 +29,21 @@ from harness.traces import Trace
 class Kit:
     """A chapter test's handle on the harness."""
 
-    def __init__(self, *, target: Target, traces_dir: Path, explorer: Explorer) -> None:
+    def __init__(
+        self,
+        *,
+        target: Target,
+        traces_dir: Path,
+        explorer: Explorer,
+        hidden_dir: Path | None = None,
+    ) -> None:
         self.target = target
         self.traces_dir = traces_dir
         self.explorer = explorer
+        self.hidden_dir = hidden_dir
+        """Grading's hidden cases: traces come from here instead, and a test none of them
+        fits is skipped (``--hidden-traces``)."""
+        self.hidden_served = 0
 
     def component(self, module: str, name: str) -> Any:
         """The learner's class or function ``name`` from ``module`` of the target."""
@@ -40,11 +51,23 @@ class Kit:
 
     def traces(self, pattern: str = "*") -> list[Trace]:
         """The chapter's trace files matching ``pattern`` (by file stem), in name order."""
+        if self.hidden_dir is not None:
+            return self._hidden_traces(pattern)
         paths = sorted(
             p for p in self.traces_dir.glob(pattern + ".*") if p.suffix in (".toml", ".json")
         )
         if not paths:
             raise FileNotFoundError(f"no trace matches {pattern!r} in {self.traces_dir}")
+        return [trace_files.load(path) for path in paths]
+
+    def _hidden_traces(self, pattern: str) -> list[Trace]:
+        import pytest
+
+        folder = self.hidden_dir
+        paths = sorted(p for p in folder.glob(pattern + ".*") if p.suffix in (".toml", ".json"))
+        if not paths:
+            pytest.skip(f"no hidden trace matches {pattern!r}")
+        self.hidden_served += len(paths)
         return [trace_files.load(path) for path in paths]
 
     def once(
@@ -68,6 +91,13 @@ class Kit:
     def random_faults(
         self, workload: ModuleType, factory: Factory, promises: Sequence[Promise], **options: Any
     ) -> int:
+        if self.hidden_dir is not None:
+            # Hidden cases are the teacher's traces; the generated ones already ran visibly.
+            if not self.hidden_served:
+                import pytest
+
+                pytest.skip("generated traces only: no hidden case")
+            return 0
         return self.explorer.random_faults(workload, factory, promises, **options)
 
     def single_crash_outcomes(self, workload: ModuleType, factory: Factory, trace: Trace) -> list:

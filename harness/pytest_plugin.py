@@ -8,7 +8,14 @@ Options (group "talking with messages"):
   ``replay:`` line;
 - ``--task N`` / ``--task chNN.N``: run only that task's tests;
 - ``--results-json FILE``: write every test's outcome (for graders and the
-  self-check).
+  self-check);
+- ``--results-stream FILE``: also append each outcome to FILE as one JSON line the
+  moment it is known, so a run that dies keeps what it had recorded (the grader);
+- ``--hidden-traces DIR``: run each test over the hidden traces ``DIR/chNN/*.toml``
+  matching its pattern instead of the visible ones (the grader's hidden cases);
+- ``--isolate``: never import the learner's modules into this process; run them in a
+  child process per test that reaches the world only through the ports (the grader;
+  see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits.
 
 Hypothesis profiles: ``learner`` (the default: random, remembers failures)
 and ``grading`` (derandomized, no database: the same score every run), chosen
@@ -21,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +36,7 @@ import pytest
 from harness import report
 from harness.errors import LearnerError, NotDone, TargetError
 from harness.explore import Explorer, PromiseBroken, ReplayError
+from harness.isolation import NoAnswer, ProcessEnded
 from harness.kit import Kit
 from harness.manifest import Manifest, ManifestError
 from harness.targets import NAMED, Target, resolve
@@ -69,6 +78,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="write every chapter test's outcome as JSON to FILE",
     )
+    group.addoption(
+        "--results-stream",
+        default=None,
+        metavar="FILE",
+        help="append each chapter test's outcome to FILE as one JSON line, as soon as known",
+    )
+    group.addoption(
+        "--hidden-traces",
+        default=None,
+        metavar="DIR",
+        help="use the hidden traces DIR/chNN/*.toml matching each test's pattern (grading)",
+    )
+    group.addoption(
+        "--isolate",
+        action="store_true",
+        default=False,
+        help="run the learner's code in a separate process per test, reachable only through "
+        "the ports, so it cannot touch how outcomes are recorded (grading)",
+    )
+    group.addoption(
+        "--isolate-limits",
+        default="",
+        metavar="SPEC",
+        help="limits of that process, e.g. 'answer=10,cpu=30,memory=512,output=16' (seconds "
+        "without an answer, CPU seconds, MB of memory beyond its start, MB of output)",
+    )
 
 
 def _register_profiles() -> None:
@@ -99,7 +134,15 @@ def pytest_configure(config: pytest.Config) -> None:
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
     label = value if value in NAMED else str(root)
-    config.stash[_state] = {"target": Target(root, label), "results": [], "manifest": None}
+    target = Target(root, label)
+    if config.getoption("isolate", False):
+        from harness.isolation import isolate
+
+        try:
+            target = isolate(target, config.getoption("isolate_limits", ""))
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+    config.stash[_state] = {"target": target, "results": [], "manifest": None}
     _check_chapters(config)
 
 
@@ -176,7 +219,7 @@ def _matches(wanted: list[str], chapter: str | None, task: int | None) -> bool:
 
 
 @pytest.fixture
-def kit(request: pytest.FixtureRequest) -> Kit:
+def kit(request: pytest.FixtureRequest) -> Iterator[Kit]:
     """The harness, as a chapter test sees it: the target, the chapter's traces, the explorer."""
     config = request.config
     hypothesis_settings = None
@@ -187,11 +230,16 @@ def kit(request: pytest.FixtureRequest) -> Kit:
         _register_profiles()
         hypothesis_settings = settings.get_profile("learner")
     explorer = Explorer(replay=config.getoption("replay"), hypothesis_settings=hypothesis_settings)
-    return Kit(
-        target=config.stash[_state]["target"],
+    hidden = config.getoption("hidden_traces", None)
+    target = config.stash[_state]["target"]
+    yield Kit(
+        target=target,
         traces_dir=Path(request.path).parent / "traces",
         explorer=explorer,
+        hidden_dir=Path(hidden) / Path(request.path).parent.name if hidden else None,
     )
+    if hasattr(target, "close"):
+        target.close()  # under --isolate: stop this test's learner process
 
 
 # -- failure output ------------------------------------------------------------------------------
@@ -238,9 +286,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if _chapter_of(item) is None:
         return
     status, promise, message = rep.outcome, None, ""
-    if call.excinfo is not None and rep.when in ("setup", "call"):
+    if rep.skipped and call.excinfo is not None:
+        message = str(call.excinfo.value)  # e.g. no hidden trace for this test's pattern
+    elif call.excinfo is not None and rep.when in ("setup", "call"):
         error = call.excinfo.value
         title = _title(item)
+        if isinstance(error, ProcessEnded):
+            error = error.as_learner_error()
         if isinstance(error, NotImplementedError) and "TODO(" in str(error):
             error = NotDone(error, item.name)
             error.__cause__ = call.excinfo.value
@@ -276,7 +328,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             rep.longrepr = report.learner_error(
                 error, title=title, roots=_roots(item), replay=replay, hint=_hint(item)
             )
-            status, message = "error", str(error)
+            status = "timeout" if isinstance(error.original, NoAnswer) else "error"
+            message = str(error)
         elif isinstance(error, (TargetError, ReplayError, TraceError)):
             rep.longrepr = report.title_line(title, "FAILED") + "\n  " + str(error)
             status, message = "failed", str(error)
@@ -323,6 +376,13 @@ def _record(item: pytest.Item, status: str, promise: str | None, message: str) -
             "message": message,
         }
     )
+    if item.config.getoption("hidden_traces", None):
+        kit = getattr(item, "funcargs", {}).get("kit")
+        item.config.stash[_state]["results"][-1]["hidden_traces"] = kit.hidden_served if kit else 0
+    stream = item.config.getoption("results_stream", None)
+    if stream:
+        with open(stream, "a", encoding="utf-8") as lines:
+            lines.write(json.dumps(item.config.stash[_state]["results"][-1]) + "\n")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,0 +1,33 @@
+"""Isolation: the learner's code in its own process, reachable only through the ports.
+
+With ``pytest --isolate`` (what the grader passes), the learner's modules
+are never imported into the pytest process. Each test forks a child process
+that loads them; the world, Hypothesis, the checkers, the outcome and the
+results stay in the pytest process, and the learner's component talks to
+them only through proxies: calls cross a socket, plain data crosses by
+value, ports and callables by reference (:mod:`harness.isolation.wire`).
+A child that exits, crashes, loops or runs out of memory becomes an error
+that says so (:class:`ProcessEnded`, :class:`NoAnswer`), never a pass.
+
+- :mod:`~harness.isolation.wire`: what crosses, by value or by reference;
+- :mod:`~harness.isolation.proxy`: what one side holds for the other's objects;
+- :mod:`~harness.isolation.rpc`: calls both ways, nested like function calls;
+- :mod:`~harness.isolation.child`: the forked learner process, and how it ended;
+- :mod:`~harness.isolation.limits`: what that process may use;
+- :mod:`~harness.isolation.target`: the target the chapter tests get.
+"""
+
+from harness.isolation.child import Child, IsolationUnavailable, NoAnswer, ProcessEnded
+from harness.isolation.limits import Limits, harden
+from harness.isolation.target import IsolatedTarget, isolate
+
+__all__ = [
+    "Child",
+    "IsolatedTarget",
+    "IsolationUnavailable",
+    "Limits",
+    "NoAnswer",
+    "ProcessEnded",
+    "harden",
+    "isolate",
+]

@@ -1,0 +1,1 @@
+"""The isolation tests import their helpers from minikit.py (tests/ is on sys.path)."""
