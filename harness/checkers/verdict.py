@@ -1,0 +1,34 @@
+"""A verdict: what a checker found, as data (never a bare boolean); phrases checkers share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.glossary import ANOMALIES
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a checker found. ``marks`` points at timeline steps worth an arrow."""
+
+    holds: bool
+    anomalies: dict[str, list[str]] = field(default_factory=dict)
+    observed: str = ""
+    marks: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for word in self.anomalies:
+            if word not in ANOMALIES:
+                raise ValueError(f"{word!r} is not a glossary word ({', '.join(ANOMALIES)})")
+
+
+def _holds() -> Verdict:
+    return Verdict(True)
+
+
+def _orders(keys: list[str]) -> str:
+    return ("order " if len(keys) == 1 else "orders ") + ", ".join(keys)
+
+
+def _ordinal(n: int) -> str:
+    return {2: "second", 3: "third", 4: "fourth"}.get(n, f"{n}th")
