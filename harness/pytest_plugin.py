@@ -341,6 +341,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 "\n  your code that never ends (a retry without a limit, a `while True`)."
             )
             status, message = "timeout", "timed out"
+        elif isinstance(error, (AssertionError, pytest.fail.Exception)) and rep.when == "call":
+            message = str(error)
+            rep.longrepr = report.assertion(message, title=title, hint=_hint(item))
+            status = "failed"
         else:
             message = str(error)
             status = "failed" if rep.when == "call" else "error"

@@ -105,6 +105,16 @@ def learner_error(
     return "\n".join(lines)
 
 
+def assertion(message: str, *, title: str, hint: str | None) -> str:
+    """A promise a test checks directly (its title says it; no trace to replay), and a hint."""
+    # pytest appends its own introspection ("assert 2 == 3"); the sentence before it is ours.
+    said = message.split("\nassert ")[0].strip() or message.strip()
+    lines = [title_line(title, "FAILED"), _field("observed", said)]
+    if hint:
+        lines.append(_field("hint", hint))
+    return "\n".join(lines)
+
+
 def _learner_frames(error: BaseException, roots: list[Path]) -> list[str]:
     resolved = [str(root.resolve()) for root in roots]
     lines = []
