@@ -17,8 +17,9 @@ Options (group "talking with messages"):
   child process per test that reaches the world only through the ports (the grader;
   see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits.
 
-Hypothesis profiles: ``learner`` (the default: random, remembers failures)
-and ``grading`` (derandomized, no database: the same score every run), chosen
+Hypothesis profiles: ``learner`` (the default: random, remembers failures),
+``grading`` (derandomized, no database: the same score every run) and
+``selfcheck`` (grading without shrinking, for the course's self-check), chosen
 with Hypothesis's own ``--hypothesis-profile``. Every chapter test gets a
 timeout (pytest-timeout), so a loop that never ends fails instead of hanging.
 """
@@ -45,7 +46,7 @@ from harness.traces import TraceError
 CHAPTER_TIMEOUT = 30.0
 """Real seconds a chapter test may take before it fails as a loop that never ends."""
 
-PROFILES = ("learner", "grading")
+PROFILES = ("learner", "grading", "selfcheck")
 _CHAPTER = re.compile(r"^ch\d\d$")
 _state = pytest.StashKey[dict]()
 _profiles_registered = False
@@ -107,17 +108,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _register_profiles() -> None:
-    """Register the learner and grading profiles (once; importing Hypothesis costs ~0.5 s)."""
+    """Register the learner, grading and selfcheck profiles (once; Hypothesis costs ~0.5 s)."""
     global _profiles_registered
     if _profiles_registered:
         return
     _profiles_registered = True
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("learner", max_examples=60, **common)
     settings.register_profile(
         "grading", max_examples=100, derandomize=True, database=None, print_blob=False, **common
+    )
+    # The course's self-check only asks whether a known-wrong module is caught, and for
+    # which promise: the same examples as grading, without the time spent shrinking them.
+    settings.register_profile(
+        "selfcheck",
+        settings.get_profile("grading"),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
     )
 
 

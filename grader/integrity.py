@@ -1,0 +1,57 @@
+"""What a submission changed outside the learner's exercise modules.
+
+Grading never reads these files (the kit's pristine copies are used), so
+nothing here changes a score; the section tells a teacher what was tampered
+with. Line endings are normalised, so a checkout on Windows is not "modified".
+
+- ``modified``: a kit file whose content differs (or that became a symbolic link);
+- ``unexpected``: a file the kit does not have (e.g. ``exercises/conftest.py``),
+  other than tool caches (``__pycache__``, ``.git``, ...);
+- ``missing``: a kit file the submission lacks; a whole missing folder is one
+  entry ending in ``/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.pristine import Kit, walk
+from grader.result import Integrity
+
+
+def _same(ours: Path, theirs: Path) -> bool:
+    if theirs.is_symlink() or not theirs.is_file():
+        return False
+    try:
+        a, b = ours.read_bytes(), theirs.read_bytes()
+    except OSError:
+        return False
+    return a == b or a.replace(b"\r\n", b"\n") == b.replace(b"\r\n", b"\n")
+
+
+def check(submission: Path, kit: Kit) -> Integrity:
+    """Compare ``submission`` with the kit, leaving out the learner's task modules."""
+    learner = {f"exercises/{module}" for module in kit.modules(kit.manifest_chapters())}
+    ours = {p.relative_to(kit.root).as_posix(): p for p in walk(kit.root)}
+    theirs = {p.relative_to(submission).as_posix(): p for p in walk(submission)}
+    modified = sorted(
+        name
+        for name, path in theirs.items()
+        if name in ours and name not in learner and not _same(ours[name], path)
+    )
+    unexpected = sorted(name for name in theirs if name not in ours and name not in learner)
+    missing: list[str] = []
+    for name in sorted(set(ours) - set(theirs)):
+        parts = name.split("/")
+        folder = next(
+            (
+                "/".join(parts[:depth]) + "/"
+                for depth in range(1, len(parts))
+                if not (submission / "/".join(parts[:depth])).is_dir()
+            ),
+            None,
+        )
+        entry = folder or name
+        if entry not in missing:
+            missing.append(entry)
+    return Integrity(modified=modified, unexpected=unexpected, missing=missing)
