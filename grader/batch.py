@@ -108,6 +108,9 @@ def grade_in_subprocess(
             str(path.resolve()),
             "--out",
             str(out),
+            # The batch's --jobs already fill the cores: one test process per submission.
+            "--workers",
+            "1",
         ]
         if chapters:
             command += ["--chapters", ",".join(chapters)]
