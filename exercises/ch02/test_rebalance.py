@@ -39,3 +39,16 @@ def test_a_crash_during_a_rebalance_skips_nothing(kit):
         kit.traces("rebalance-*"),
         [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED, duplicates_within(3)],
     )
+
+
+@pytest.mark.task(3)
+@pytest.mark.points(1)
+def test_rebalances_and_crashes_together_skip_nothing(kit):
+    """members come and go while shipping-1 crashes: nothing skipped, at most 3 repeats a crash"""
+    consumer = kit.component(MODULE, NAME)
+    kit.random_faults(
+        shipping_log,
+        consumer,
+        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED, duplicates_within(3)],
+        rebalance=True,
+    )

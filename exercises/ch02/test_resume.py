@@ -32,3 +32,11 @@ def test_a_restart_resumes_at_the_committed_offset(kit):
         kit.traces("resume-*"),
         [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED],
     )
+
+
+@pytest.mark.task(2)
+@pytest.mark.points(1)
+def test_restarts_resume_at_the_committed_offset_under_many_crashes(kit):
+    """under several crashes and idle spells, every restart resumes where the group committed"""
+    consumer = kit.component(MODULE, NAME)
+    kit.random_faults(shipping_log, consumer, [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED])

@@ -35,7 +35,7 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports.log_client import LogClient
 from harness.ports.warehouse import Warehouse
-from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Trace, TraceError, Vocabulary
+from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Step, Trace, TraceError, Vocabulary
 from harness.workloads.consumer_group import ConsumerGroup, Poller, next_step_time
 from harness.workloads.orders_topic import APPEND, RETENTION, TOPIC, OrdersTopic
 from harness.workloads.play import new_world, run_until_settled, schedule_steps
@@ -163,3 +163,44 @@ def run(
         calls=consumer.gate.calls,
         notes=notes,
     )
+
+
+CUSTOMERS = ("ada", "bo", "cy", "dee", "eve", "fay")
+"""Customers in the order the generated traces use them (the key picks the partition)."""
+
+
+def generate(spec: tuple[int, ...], *, rebalance: bool = False) -> Trace:
+    """A trace of ``len(spec)`` orders; ``spec[i]`` says when order i + 1 arrives.
+
+    0: with the previous order; 1: 50 ms after it, so shipping-1 has been idle; 2: like 1
+    and, with ``rebalance``, a second member joins just before the order (or, if one is in
+    the group, leaves), so the group rebalances mid-stream.
+    """
+    steps, at, guest = [], 0.0, 0
+    for index, kind in enumerate(spec, start=1):
+        if kind:
+            at = round(at + 0.05, 3)
+        if kind == 2 and rebalance:
+            if guest % 2 == 0:
+                steps.append(Step(at, "join", {"member": f"shipping-{guest // 2 + 2}"}))
+            else:
+                steps.append(Step(at, "leave", {"member": f"shipping-{guest // 2 + 2}"}))
+            guest += 1
+        customer = CUSTOMERS[(index - 1) % len(CUSTOMERS)]
+        order = {"id": f"m{index}", "order": f"o-{index}", "customer": customer, "amount": index}
+        steps.append(Step(at, "append", order))
+    return Trace(
+        name="gen:" + ".".join(str(kind) for kind in spec),
+        title=f"{len(spec)} generated order" + ("s" if len(spec) != 1 else ""),
+        story="Drawn by Hypothesis: orders, idle spells, members joining and leaving, crashes.",
+        workload=NAME,
+        steps=tuple(steps),
+        settings={"partitions": 2, "max_poll_records": 2, "reset": "earliest", "start": 0.0},
+    )
+
+
+def specs(*, max_orders: int = 6):
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one order at the start)."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.integers(0, 2), min_size=1, max_size=max_orders).map(tuple)
