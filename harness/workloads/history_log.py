@@ -38,7 +38,7 @@ from harness.ports.warehouse import Warehouse
 from harness.traces import NUMBER, POSITIVE, STRING, Trace, Vocabulary
 from harness.workloads.consumer_group import ConsumerGroup, Poller, next_step_time
 from harness.workloads.orders_topic import APPEND, TOPIC, OrdersTopic
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "history-log"
@@ -136,16 +136,14 @@ def run(
     notes["expected"] = expected
     world.stop()
     world.close()
-    return Outcome(
+    return outcome_of(
+        world,
+        read_model,
+        trace,
+        schedule,
         accepted=dict(topic.accepted),
         effects={},
         effect="listed",
-        timeline=timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=read_model.crashes,
-        swallowed=read_model.swallowed,
-        calls=read_model.gate.calls,
         notes=notes,
     )
 

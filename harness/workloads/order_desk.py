@@ -42,7 +42,7 @@ from harness.ports.publisher import Publisher
 from harness.ports.services import Services
 from harness.services import BROKER, SERVICES, DownstreamServices
 from harness.traces import NUMBER, STRING, Step, Trace, TraceError, Vocabulary
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "order-desk"
@@ -147,17 +147,15 @@ def run(
         for m in world.broker.ready(name) + world.broker.unacked(name)
     ]
     notes.update(replies=replies, received=received)
-    return Outcome(
+    return outcome_of(
+        world,
+        desk,
+        trace,
+        schedule,
         accepted=accepted,
         effects=effects,
         unsettled=unsettled,
         effect="delivered to every service",
-        timeline=timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=desk.crashes,
-        swallowed=desk.swallowed,
-        calls=desk.gate.calls,
         notes=notes,
     )
 

@@ -31,7 +31,7 @@ from harness.outcome import Outcome
 from harness.ports import Channel, Store
 from harness.traces import POSITIVE, STRING, Step, Trace, TraceError, Vocabulary
 from harness.workloads.payments_inbox import connect
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "order-projection"
@@ -130,17 +130,15 @@ def run(
     notes["projection"] = {order: (status, version) for order, status, version in rows}
     notes["folded"] = folded(trace)
     notes["last_write"] = {order: step for order, step in writes}
-    return Outcome(
+    return outcome_of(
+        world,
+        projection,
+        trace,
+        schedule,
         accepted={},
         effects={},
         unsettled=sorted(set(unsettled)),
         effect="projected",
-        timeline=world.timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=projection.crashes,
-        swallowed=projection.swallowed,
-        calls=projection.gate.calls,
         notes=notes,
     )
 

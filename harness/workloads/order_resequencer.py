@@ -37,7 +37,7 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import BufferFull, Downstream, Event
 from harness.traces import POSITIVE, STRING, Step, Trace, Vocabulary
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "order-resequencer"
@@ -234,17 +234,15 @@ def run(
     stuck = books.stuck() + sorted(books.refused)
     # An event held behind a gap nobody escalated is stuck, not lost: the checkers say so.
     accepted = {event: key for event, key in books.accepted.items() if event not in stuck}
-    return Outcome(
+    return outcome_of(
+        world,
+        resequencer,
+        trace,
+        schedule,
         accepted=accepted,
         effects=books.released,
         unsettled=stuck,
         effect="released",
-        timeline=world.timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=resequencer.crashes,
-        swallowed=resequencer.swallowed,
-        calls=resequencer.gate.calls,
         notes=notes,
     )
 

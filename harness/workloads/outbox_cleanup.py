@@ -27,7 +27,7 @@ from harness.workloads.outbox_world import (
     require_closed,
     wall,
 )
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "outbox-cleanup"
@@ -108,16 +108,14 @@ def run(
     notes["outbox"] = outbox_notes(committed={m: m for m in written}, published=published)
     notes["outbox"]["overdue"] = overdue
     notes["outbox"]["retention"] = retention
-    return Outcome(
+    return outcome_of(
+        world,
+        cleaner,
+        trace,
+        schedule,
         accepted={m: m for m in written},
         effects={},
         effect="published",
-        timeline=timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=cleaner.crashes,
-        swallowed=cleaner.swallowed,
-        calls=cleaner.gate.calls,
         notes=notes,
     )
 

@@ -29,7 +29,7 @@ from harness.outcome import Outcome
 from harness.ports.publisher import Publisher
 from harness.traces import NUMBER, STRING, Step, Trace, Vocabulary
 from harness.workloads.outbox_world import Published, SqliteBackend, outbox_notes
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "outbox-desk"
@@ -89,16 +89,14 @@ def run(
         published.rows.append((-1, message_id, order, "outbox"))
     notes["outbox"] = outbox_notes(committed={o: None for o in orders}, published=published)
     world.close()
-    return Outcome(
+    return outcome_of(
+        world,
+        desk,
+        trace,
+        schedule,
         accepted={o: o for o in orders},
         effects={},
         effect="published",
-        timeline=timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=desk.crashes,
-        swallowed=desk.swallowed,
-        calls=desk.gate.calls,
         notes=notes,
     )
 

@@ -34,7 +34,7 @@ from harness.outcome import Outcome
 from harness.ports import Channel, Store
 from harness.timeline import Timeline
 from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
-from harness.workloads.play import new_world, run_until_settled, schedule_steps
+from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
 NAME = "payments-inbox"
@@ -149,17 +149,15 @@ def run(
     notes["expected"] = expected_captures(trace)
     notes["retention"] = retention
     world.close()
-    return Outcome(
+    return outcome_of(
+        world,
+        consumer,
+        trace,
+        schedule,
         accepted=accepted,
         effects=effects,
         unsettled=sorted(set(unsettled)),
         effect="captured",
-        timeline=world.timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=consumer.crashes,
-        swallowed=consumer.swallowed,
-        calls=consumer.gate.calls,
         notes=notes,
     )
 

@@ -56,6 +56,26 @@ def run_until_settled(world: World, trace: Trace) -> dict[str, Any]:
     return notes
 
 
+def outcome_of(
+    world: World, component: Component, trace: Trace, schedule: Schedule, **what: Any
+) -> Outcome:
+    """An outcome whose run facts come from the world and ``component``.
+
+    The timeline, the schedule, the component's crashes, the crashes it swallowed and
+    the calls it made; ``what`` gives the rest (``accepted``, ``effects``, ``unsettled``,
+    ``effect``, ``notes``, ...).
+    """
+    return Outcome(
+        timeline=world.timeline,
+        schedule=schedule,
+        trace_name=trace.name,
+        crashes=component.crashes,
+        swallowed=component.swallowed,
+        calls=component.gate.calls,
+        **what,
+    )
+
+
 def charges_outcome(
     world: World,
     consumer: Component,
@@ -70,16 +90,14 @@ def charges_outcome(
     effects: dict[str, list[int]] = {}
     for order, _amount, step in world.gateway.charges:
         effects.setdefault(order, []).append(step)
-    return Outcome(
+    return outcome_of(
+        world,
+        consumer,
+        trace,
+        schedule,
         accepted=accepted,
         effects=effects,
         unsettled=sorted(unsettled),
         effect="charged",
-        timeline=world.timeline,
-        schedule=schedule,
-        trace_name=trace.name,
-        crashes=consumer.crashes,
-        swallowed=consumer.swallowed,
-        calls=consumer.gate.calls,
         notes=notes,
     )
