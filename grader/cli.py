@@ -1,4 +1,5 @@
-"""The ``grader`` command: ``run`` (one submission), ``batch``, ``progress``, ``hint``.
+"""The ``grader`` command: ``run`` (one submission), ``batch``, ``merge``, ``release``,
+``progress``, ``hint``, ``solution``.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; only the module of the subcommand asked for is imported,
@@ -21,6 +22,9 @@ COMMANDS = {
     "batch": ("grader.batch", "grade every submission under a folder, in parallel"),
     "progress": ("grader.progress", "your chapters and tasks: points earned, what to do next"),
     "hint": ("grader.hints", "the next hint of a task (chNN.N)"),
+    "release": ("grader.release", "write the learner edition: stubs, tests, traces, no answers"),
+    "merge": ("grader.merge", "join the shards of a batch into one CSV and one gradebook"),
+    "solution": ("grader.solution", "a task's reference solution, once your code passes it"),
 }
 USAGE_ERROR = 2
 
@@ -40,7 +44,7 @@ def _parser(command: str | None) -> tuple[argparse.ArgumentParser, ModuleType | 
         prog="grader",
         description="Grade the kata kit: one submission, a batch, or your own progress.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{run,batch,progress,hint}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     module = None
     for name, (_, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
