@@ -1,12 +1,23 @@
 """Gradescope's ``results.json``: the file an autograder writes to ``/autograder/results/``.
 
-Follows Gradescope's published autograder specification: a top-level
+Follows Gradescope's published autograder specification
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/): a top-level
 ``score`` and ``output``, and one entry per test with ``name``, ``score``,
-``max_score``, ``status`` (``passed`` or ``failed``), ``output`` (shown to the
-student) and ``visibility``. Hidden cases get ``after_due_date``: the
-specification keeps ``hidden`` for tests that carry no points, and a hidden
-case does carry points. The learner's score always comes from the grader's
-record, never from what their code printed.
+``max_score``, ``status`` (``passed`` or ``failed``), ``output`` and
+``visibility``. Every text is declared plain (``output_format``,
+``test_output_format`` and ``test_name_format`` are ``text``): the top-level
+output defaults to ``simple_format``, which renders HTML, and file names from a
+submission must never become markup. ``stdout_visibility`` is ``hidden``: the
+autograder's own log is for the teacher.
+
+Visibility, in the specification's words: ``hidden`` is never shown to
+students, ``after_due_date`` once the (late) due date has passed,
+``after_published`` only once the teacher publishes the grades, ``visible``
+always. A hidden case, whose output names the teacher's trace, is
+``after_published``: the teacher decides when students see it. The top-level
+``output`` is always visible, so it counts the visible tests only and says how
+many hidden cases wait for publication. The learner's score always comes from
+the grader's record, never from what their code printed.
 
 >>> from grader.result import ChapterResult, SubmissionResult, TestResult
 >>> test = TestResult("exercises/ch03/test_a.py::test_x", "ch03", 1, "passed", 2, 2, title="T")
@@ -22,8 +33,8 @@ from typing import Any
 
 from grader.result import SubmissionResult, TestResult
 
-HIDDEN_VISIBILITY = "after_due_date"
-"""Gradescope visibility of a hidden case: shown once the due date has passed."""
+HIDDEN_VISIBILITY = "after_published"
+"""Gradescope visibility of a hidden case: shown once the teacher publishes the grades."""
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
@@ -35,7 +46,11 @@ def render(result: SubmissionResult, *, hidden_visibility: str = HIDDEN_VISIBILI
         )
     data = {
         "score": result.score,
-        "output": _summary(result),
+        "output": _summary(result, hidden_visibility),
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
+        "stdout_visibility": "hidden",
         "tests": [_test(test, hidden_visibility) for test in result.tests],
         "extra_data": {
             "max_score": result.max_score,
@@ -72,9 +87,25 @@ def _output(test: TestResult) -> str:
     return "\n".join(lines)
 
 
-def _summary(result: SubmissionResult) -> str:
-    lines = [f"Score: {result.score:g} / {result.max_score:g}"]
-    lines += [f"  {c.id} {c.title}: {c.score:g} / {c.max_score:g}" for c in result.chapters]
+def _summary(result: SubmissionResult, hidden_visibility: str = HIDDEN_VISIBILITY) -> str:
+    """The always-visible output: hidden cases' points stay out until their tests are shown."""
+    hidden = [t for t in result.tests if t.hidden]
+    if not hidden or hidden_visibility == "visible":
+        lines = [f"Score: {result.score:g} / {result.max_score:g}"]
+        lines += [f"  {c.id} {c.title}: {c.score:g} / {c.max_score:g}" for c in result.chapters]
+    else:
+        shown = [t for t in result.tests if not t.hidden]
+        score, worth = sum(t.points for t in shown), sum(t.max_points for t in shown)
+        lines = [f"Score of the visible tests: {score:g} / {worth:g}"]
+        for c in result.chapters:
+            mine = [t for t in shown if t.chapter == c.id]
+            got, out_of = sum(t.points for t in mine), sum(t.max_points for t in mine)
+            lines.append(f"  {c.id} {c.title}: {got:g} / {out_of:g}")
+        when = {"after_due_date": "after the due date", "hidden": "to your teacher only"}
+        lines.append(
+            f"{len(hidden)} hidden case(s), worth {sum(t.max_points for t in hidden):g} points, "
+            f"are shown {when.get(hidden_visibility, 'when your teacher publishes the grades')}."
+        )
     integrity = result.integrity
     if integrity.modified:
         lines.append(

@@ -1,80 +1,172 @@
-"""Build the Gradescope autograder zip of this kit: the file a teacher uploads.
+"""Build the Gradescope autograder zip of this kit from a committed revision.
 
-    python grading/gradescope/make_autograder.py --out autograder.zip [--hidden DIR]
+    python grading/gradescope/make_autograder.py --out autograder.zip [--ref v1.2] [--hidden DIR]
 
 The zip holds, at its root, what Gradescope's specification asks for
-(``setup.sh`` and ``run_autograder``), the kit as it is now under ``kit/``
-(its files under version control; every file when it is not a git checkout),
-and the teacher's hidden traces under ``hidden/`` (``DIR/chNN/*.toml``).
-Students never see the zip's contents; they see the results.json it writes.
+(``setup.sh`` and ``run_autograder``) and the script they run
+(``autograde.py``); under ``kit/`` the kit as committed at ``--ref`` (default
+``HEAD``), read with ``git archive`` so that uncommitted edits never ship;
+under ``hidden/`` the teacher's hidden traces (``DIR/chNN/*.toml``).
+
+The kit in the zip has no ``solutions/`` (nor ``tests/mutants/`` or
+``bench/``): learner code runs on Gradescope's machine, so nothing there may
+hold an answer. The grader needs none of them: hidden cases are probed on the
+stubs, and copy detection reads ``reference-digests.json`` (written here from
+the committed solutions, when the grader has a copy detector) instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import subprocess
 import sys
+import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 KIT = HERE.parent.parent
-_SKIPPED = {".git", "__pycache__", ".pytest_cache", ".hypothesis", ".twm", ".ruff_cache"}
+SCRIPTS = ("setup.sh", "run_autograder", "autograde.py")
+EXCLUDED = ("solutions/", "tests/mutants/", "bench/")
+"""Folders of the kit that never go into the zip: answers, and what only authors need."""
+DIGESTS = "reference-digests.json"
+"""Where copy detection finds the reference solutions' digests when ``solutions/`` is absent."""
 
 
-def kit_files(kit: Path = KIT) -> list[Path]:
-    """The kit's files, relative: what git tracks, or every file outside tool caches."""
+class BuildError(Exception):
+    """The zip cannot be built: the message is one line for the teacher."""
+
+
+def _git(kit: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=kit,
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        listed = b""
-    if listed:
-        names = [Path(n) for n in listed.decode().split("\0") if n]
-        return sorted(n for n in names if (kit / n).is_file() and not _skipped(n))
-    every = (p.relative_to(kit) for p in kit.rglob("*") if p.is_file())
-    return sorted(name for name in every if not _skipped(name))
+        return subprocess.run(["git", *args], cwd=kit, capture_output=True, check=False)
+    except OSError as error:
+        raise BuildError(
+            f"cannot run git ({error.strerror}): install git to build the zip"
+        ) from None
 
 
-def _skipped(name: Path) -> bool:
-    return any(part in _SKIPPED or part.endswith(".egg-info") for part in name.parts) or (
-        name.suffix in (".pyc", ".pyo")
-    )
+def committed_files(
+    kit: Path = KIT, ref: str = "HEAD", *, excluded: tuple[str, ...] = EXCLUDED
+) -> tuple[str, dict[str, tuple[bytes, int]]]:
+    """The commit id of ``ref`` and the kit's files in it: ``{path: (content, mode)}``.
+
+    Symbolic links are left out; so is everything under ``excluded``.
+    """
+    top = _git(kit, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise BuildError(
+            f"{kit} is not a git checkout: the zip is built from a committed revision, so "
+            f"build it from a clone of the kit (or run git init, git add and git commit there)"
+        )
+    found = _git(kit, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode != 0:
+        raise BuildError(f"--ref {ref}: no such commit in {kit} (give a tag, a branch or a commit)")
+    commit = found.stdout.decode().strip()
+    inside = Path(top.stdout.decode().strip()).resolve()
+    below = kit.resolve().relative_to(inside).as_posix()
+    tree = commit if below == "." else f"{commit}:{below}"
+    archived = _git(kit, "archive", "--format=tar", tree)
+    if archived.returncode != 0:
+        raise BuildError(f"git archive {tree} failed: {archived.stderr.decode().strip()}")
+    files: dict[str, tuple[bytes, int]] = {}
+    with tarfile.open(fileobj=io.BytesIO(archived.stdout)) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and not member.name.startswith(excluded):
+                data = tar.extractfile(member)
+                files[member.name] = (data.read() if data else b"", member.mode)
+    return commit, files
 
 
-def build(out: Path, *, hidden: Path | None = None, kit: Path = KIT) -> list[str]:
-    """Write the zip to ``out``; return the names it holds."""
+def reference_digests(kit: Path, commit: str) -> bytes | None:
+    """The copy detector's ``reference-digests.json`` for the committed solutions at ``commit``,
+    or None when the kit's grader has no copy detector.
+
+    This is the one place the zip learns about the reference solutions: their
+    digests, never their text.
+    """
+    sys.path.insert(0, str(kit))
+    try:
+        from grader import copies  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    finally:
+        sys.path.remove(str(kit))
+    write = getattr(copies, "write_reference_digests", None)
+    if write is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="autograder-") as folder:
+        root = Path(folder) / "kit"
+        _, files = committed_files(kit, commit, excluded=())
+        for name, (content, _) in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(content)
+        target = Path(folder) / DIGESTS
+        write(root, target)
+        return target.read_bytes() if target.is_file() else None
+
+
+def uncommitted(kit: Path) -> list[str]:
+    """The kit's files whose working copy differs from the last commit (none leave in the zip)."""
+    status = _git(kit, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    return [line[3:] for line in status.stdout.decode().splitlines() if line.strip()]
+
+
+def build(
+    out: Path, *, hidden: Path | None = None, kit: Path = KIT, ref: str = "HEAD"
+) -> tuple[str, list[str]]:
+    """Write the zip to ``out``; return the commit it holds and the names in it."""
+    commit, files = committed_files(kit, ref)
+    digests = reference_digests(kit, commit)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for script in ("setup.sh", "run_autograder"):
+        for script in SCRIPTS:
             info = zipfile.ZipInfo(script)
             info.external_attr = 0o755 << 16  # executable once unzipped
             archive.writestr(info, (HERE / script).read_bytes())
-        for name in kit_files(kit):
-            archive.write(kit / name, f"kit/{name.as_posix()}")
+        for name, (content, mode) in sorted(files.items()):
+            info = zipfile.ZipInfo(f"kit/{name}")
+            info.external_attr = (mode & 0o777 or 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+        if digests is not None:
+            archive.writestr(f"kit/{DIGESTS}", digests)
         if hidden is not None:
-            for path in sorted(hidden.rglob("*.toml")):
-                archive.write(path, f"hidden/{path.relative_to(hidden).as_posix()}")
-        return archive.namelist()
+            for path in sorted(hidden.rglob("*")):
+                if path.suffix in (".toml", ".json") and path.is_file() and not path.is_symlink():
+                    archive.write(path, f"hidden/{path.relative_to(hidden).as_posix()}")
+        return commit, archive.namelist()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    parser.add_argument("--ref", default="HEAD", help="the commit, tag or branch to pack")
     parser.add_argument("--hidden", type=Path, default=None, help="DIR/chNN/*.toml")
+    parser.add_argument("--kit", type=Path, default=KIT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.hidden is not None and not args.hidden.is_dir():
         print(f"--hidden {args.hidden}: not a folder (expected DIR/chNN/*.toml)", file=sys.stderr)
         return 2
     try:
-        names = build(args.out, hidden=args.hidden)
+        commit, names = build(args.out, hidden=args.hidden, kit=args.kit, ref=args.ref)
+    except BuildError as error:
+        print(error, file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"cannot write {args.out}: {error.strerror}", file=sys.stderr)
         return 2
-    print(f"{args.out}: {len(names)} files; upload it as the assignment's autograder")
+    if args.ref == "HEAD" and (changed := uncommitted(args.kit)):
+        print(
+            f"note: {len(changed)} uncommitted change(s) are not in the zip (e.g. {changed[0]}); "
+            f"commit them and build again to ship them",
+            file=sys.stderr,
+        )
+    print(
+        f"{args.out}: {len(names)} files, the kit at commit {commit[:12]}; "
+        f"upload it as the assignment's autograder"
+    )
     return 0
 
 

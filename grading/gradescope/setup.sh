@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image.
-# /autograder/source holds the zip: these two scripts, kit/ (the kit at the
+# /autograder/source holds the zip: these scripts, autograde.py, kit/ (the kit at the
 # version that grades) and hidden/ (the teacher's hidden traces, if any). The
 # kit goes into its own virtual environment, so no submission can change it.
 set -euo pipefail
