@@ -1,24 +1,21 @@
-"""The learner's process: forked from the test process, limited, and reachable only by its socket.
+"""The learner's process, seen from the test process: started fresh, limited, ended with its test.
 
-:class:`Child` forks the test process. The child puts itself in its own
-process group, sends its stdout and stderr to a file that the harness reads
-and shows labelled (so nothing it prints can pass for pytest's own lines),
-closes every other file the test process had open, takes its resource limits
-(:class:`Limits`), and serves calls on its socket until the harness stops it.
-Learner modules are imported there, and only there.
+:class:`Child` is one test's learner process. It is never a fork of the test
+process: the test process starts a fresh interpreter once, the learner host
+(:mod:`harness.isolation.host`, inside the sandbox of
+:mod:`harness.isolation.sandbox`), and asks it for one learner process per
+test, handing over only a socket and an output file. The learner's stdout and
+stderr go to that file, which the harness reads and shows labelled (so
+nothing it prints can pass for pytest's own lines).
 
-When the child ends on its own or stops answering, the harness gets a
-:class:`ProcessEnded` (or :class:`NoAnswer`) that says why in plain words,
-never a crash or a hang of the test process.
+When the learner process ends on its own or stops answering, the harness gets
+a :class:`ProcessEnded` (or :class:`NoAnswer`) that says why in plain words,
+never a crash or a hang of the test process. When the test ends, the host
+kills it and every process it started.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import datetime
-import gc
-import io
 import os
 import signal
 import socket
@@ -28,7 +25,8 @@ import time
 from typing import Any
 
 from harness.errors import LearnerError
-from harness.isolation.limits import Limits, apply
+from harness.isolation.launch import Host, HostLost
+from harness.isolation.limits import Limits
 from harness.isolation.rpc import ROOT, Connection, ConnectionLost
 from harness.timeline import Timeline
 
@@ -64,61 +62,26 @@ class NoAnswer(ProcessEnded):
 
 
 class IsolationUnavailable(RuntimeError):
-    """This platform cannot fork; run without --isolate."""
+    """The learner host could not start here; the message says why and what to do."""
 
 
 class Child:
-    """One learner process, forked now, serving ``root`` (a :class:`harness.targets.Target`)."""
+    """One learner process for one test, serving ``root`` (a :class:`harness.targets.Target`,
+    or for the kit's own tests an object whose class the host can import by file)."""
 
-    def __init__(self, root: Any, limits: Limits) -> None:
-        if not hasattr(os, "fork"):
-            raise IsolationUnavailable(
-                "--isolate runs your code in a forked process, which this platform (no os.fork) "
-                "cannot do; run the tests without --isolate, or grade on Linux"
-            )
-        import freezegun  # noqa: F401  (imported once here, not again in every child)
-
-        _reap_dying()
-
+    def __init__(self, root: Any, limits: Limits, *, seed: int = 0) -> None:
         self.limits = limits
         self.output = tempfile.TemporaryFile()
         self._shown = 0
         self._read = 0
         self._partial = ""
         self._status: int | None = None
+        self._ended_already = False
         ours, theirs = socket.socketpair()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        # Frozen objects are left alone by the child's garbage collector, so the child does not
-        # touch (and copy) every page of the test process it was forked from.
-        gc.freeze()
-        pid = os.fork()
-        if pid:
-            gc.unfreeze()
-        else:  # pragma: no cover - runs in the child, which never returns
-            code = _EXIT_BROKEN
-            try:
-                ours.close()
-                _become_learner(theirs, self.output.fileno(), limits)
-                serve(theirs, root)
-                code = 0
-            except MemoryError:
-                code = _EXIT_MEMORY
-            except BaseException:
-                import traceback
-
-                with contextlib.suppress(BaseException):
-                    traceback.print_exc()
-            finally:
-                for stream in (sys.stdout, sys.stderr):
-                    with contextlib.suppress(BaseException):
-                        stream.flush()
-                os._exit(code)
-        theirs.close()
-        self.pid = pid
-        with contextlib.suppress(OSError):
-            os.setpgid(pid, pid)  # also done by the child: whichever runs first wins the race
+        try:
+            self.host, self.pid = _spawn(root, limits, theirs, self.output, seed)
+        finally:
+            theirs.close()
         self.connection = Connection(
             ours,
             harness=True,
@@ -169,7 +132,7 @@ class Child:
     def stop(self) -> None:
         """Stop the process (and anything it started in its group) and show its last output."""
         self.connection.close()
-        self._kill(block=False)
+        self._kill()
         self.forward_output()
         if self._partial:
             self._show([self._partial])
@@ -179,20 +142,17 @@ class Child:
         self.output.close()
 
     def _kill(self, *, block: bool = True) -> None:
-        for kill in (os.killpg, os.kill):
-            with contextlib.suppress(OSError):
-                kill(self.pid, signal.SIGKILL)
-        if self._reap(block=block) is None and not block:
-            _dying.append(self.pid)  # reaped later: the test need not wait for the kernel
+        """End the learner process and everything it started (the host sweeps them)."""
+        if self._ended_already:
+            return
+        self._ended_already = True
+        status = self.host.end(self.pid)
+        if self._status is None:
+            self._status = status
 
     def _reap(self, *, block: bool) -> int | None:
-        if self._status is None:
-            try:
-                pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
-            except ChildProcessError:
-                return None
-            if pid:
-                self._status = status
+        if self._status is None and not self._ended_already:
+            self._status = self.host.poll(self.pid)
         return self._status
 
     def _ended(self, lost: ConnectionLost) -> BaseException:
@@ -283,21 +243,22 @@ class Child:
         return f"{name} on {owner}"
 
 
-_dying: list[int] = []
-"""Killed learner processes not reaped yet."""
-
-
-def _reap_dying() -> None:
-    for pid in list(_dying):
+def _spawn(root: Any, limits: Limits, learner: socket.socket, output: Any, seed: int):
+    """A learner process from the host of ``root``; a host that the previous test's learner
+    code killed is replaced once."""
+    for attempt in range(2):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            _dying.remove(pid)
-
-
-atexit.register(lambda: [_reap_dying(), time.sleep(0.05), _reap_dying()] if _dying else None)
+            host = Host.for_root(root)
+            return host, host.spawn(limits, learner, output, seed=seed)
+        except HostLost as lost:
+            if Host._current is not None:
+                Host._current.close()
+            if attempt:
+                raise IsolationUnavailable(
+                    f"your code could not be started in its sandbox: {lost}; "
+                    "set TWM_SANDBOX=none to run it without one"
+                ) from None
+    raise AssertionError("unreachable")
 
 
 def frozen_now() -> tuple[int, ...] | None:
@@ -312,92 +273,3 @@ def frozen_now() -> tuple[int, ...] | None:
         return None
     now = factories[-1]()
     return (now.year, now.month, now.day, now.hour, now.minute, now.second, now.microsecond)
-
-
-class _Clock:
-    """Keeps the learner's frozen clock at the harness's virtual time."""
-
-    def __init__(self) -> None:
-        self._now: Any = None
-        self._freezer: Any = None
-        self._factory: Any = None
-
-    def follow(self, stamp: tuple[int, ...] | None) -> None:
-        if stamp == self._now:
-            return
-        self._now = stamp
-        if stamp is None:
-            if self._freezer is not None:
-                self._freezer.stop()
-                self._freezer = self._factory = None
-            return
-        now = datetime.datetime(*stamp)
-        if self._freezer is None:
-            import freezegun
-
-            self._freezer = freezegun.freeze_time(now)
-            self._factory = self._freezer.start()
-        else:
-            self._factory.move_to(now)
-
-
-def serve(sock: socket.socket, root: Any) -> None:
-    """The child's main loop: serve ``root`` and what it hands out until the harness leaves."""
-    clock = _Clock()
-    connection = Connection(sock, harness=False, root=root, on_time=clock.follow)
-    connection.classes = _local_class
-    connection.serve()
-
-
-def _local_class(info: tuple) -> type | None:
-    """The harness class a proxy stands for, so that ``isinstance`` works in learner code."""
-    module = sys.modules.get(info[1])
-    found: Any = module
-    for part in info[2].split("."):
-        found = getattr(found, part, None)
-    return found if isinstance(found, type) else None
-
-
-def _become_learner(sock: socket.socket, output: int, limits: Limits) -> None:
-    """Detach from the test process: own process group, own output, no other files, limits."""
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGXCPU, signal.SIGXFSZ):
-        signal.signal(number, signal.SIG_DFL)
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
-    keep = {0, 1, 2, sock.fileno()}
-    for fd in _open_fds():
-        if fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
-    sys.stdout = io.TextIOWrapper(
-        io.FileIO(1, "w", closefd=False),
-        encoding="utf-8",
-        errors="backslashreplace",
-        line_buffering=True,
-    )
-    sys.stderr = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False),
-        encoding="utf-8",
-        errors="backslashreplace",
-        write_through=True,
-    )
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
-    import faulthandler
-    import random
-
-    faulthandler.enable(file=sys.stderr)
-    random.seed(0)  # the same learner process every run, whatever the test process drew before
-    apply(limits)
-
-
-def _open_fds() -> list[int]:
-    try:
-        return [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        return list(range(3, 1024))

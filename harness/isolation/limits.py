@@ -27,7 +27,7 @@ class Limits:
     cpu: int = 30
     """CPU seconds the learner's process may use (RLIMIT_CPU)."""
     memory: int = 512
-    """Megabytes of address space the process may add to its size at fork (RLIMIT_AS)."""
+    """Megabytes of address space the process may add to its size at start (RLIMIT_AS)."""
     output: int = 16
     """Megabytes the process may write to its stdout and stderr together (RLIMIT_FSIZE)."""
 

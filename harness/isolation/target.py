@@ -3,14 +3,17 @@
 Under ``--isolate`` the pytest plugin hands the chapter tests an
 :class:`IsolatedTarget` instead of a :class:`harness.targets.Target`.
 ``component(module, name)`` returns a proxy for the learner's class or
-function; the module itself is imported only in the child. The child is
-forked on the test's first ``component`` call and stopped when the test ends
-(:meth:`IsolatedTarget.close`), so every test starts from a fresh process.
+function; the module itself is imported only in the learner's process. That
+process is started (by the learner host, a fresh interpreter, never a fork of
+the test process) on the test's first ``component`` call and stopped, with
+everything it started, when the test ends (:meth:`IsolatedTarget.close`), so
+every test starts from a fresh process.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +63,11 @@ def isolate(target: Target, limits: str = "") -> IsolatedTarget:
 
     It also makes this process unreadable to its children (:func:`harden`).
     """
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
         raise ValueError(
-            "--isolate runs your code in a forked process, which this platform cannot do "
-            "(no os.fork); run the tests without --isolate, or grade on Linux"
+            "--isolate runs your code in a process of its own, which this platform cannot "
+            "start (no os.fork or socket.send_fds); run the tests without --isolate, or grade "
+            "on Linux or macOS"
         )
     isolated = IsolatedTarget(target, Limits.parse(limits))
     harden()

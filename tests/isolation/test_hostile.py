@@ -20,8 +20,13 @@ FAKE = "print('=' * 30 + ' 1 passed in 0.01s ' + '=' * 30)\n"
 
 CHEAT = """
 import json, sys
-import harness.checkers, harness.explore, harness.promises, harness.pytest_plugin
+import harness.checkers, harness.explore, harness.promises
 from harness.checkers import Verdict
+try:  # pytest is not even in the learner's view under the sandbox
+    import harness.pytest_plugin
+except ImportError:
+    harness.pytest_plugin = type(sys)("harness.pytest_plugin")
+    harness.pytest_plugin._record = print
 
 # Every promise holds, whatever happened.
 harness.explore.first_broken = lambda outcome, promises: None
@@ -33,9 +38,10 @@ record = harness.pytest_plugin._record
 harness.pytest_plugin._record = lambda item, status, promise, message: record(
     item, "passed", None, ""
 )
-path = sys.argv[sys.argv.index("--results-json") + 1]
-with open(path, "w") as results:
-    json.dump({"tests": [{"id": "x", "status": "passed", "max_points": 2}]}, results)
+if "--results-json" in sys.argv:  # never, in a fresh interpreter: it sees no test's arguments
+    path = sys.argv[sys.argv.index("--results-json") + 1]
+    with open(path, "w") as results:
+        json.dump({"tests": [{"id": "x", "status": "passed", "max_points": 2}]}, results)
 """
 
 MODULES = {

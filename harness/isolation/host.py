@@ -1,0 +1,292 @@
+"""The learner host: a fresh interpreter that forks one learner process per test.
+
+The test process starts it (:class:`harness.isolation.child.Host`), inside
+the sandbox of :mod:`harness.isolation.sandbox`, with ``python -I -S``: no
+site packages, no environment, nothing of the test process's memory,
+arguments or open files but one control socket. It loads what speaking to
+the ports needs (the harness, freezegun), drops to the learner's account when
+started as root, and then serves requests on the control socket, one JSON
+line each:
+
+- ``spawn`` (with two file descriptors: the learner's socket and its output
+  file): fork a learner process for one test, answer its pid;
+- ``end``: kill that process, then every other process started since (the
+  sweep: a learner's daemon dies with its test), empty the private temp
+  folder, answer the process's exit status;
+- ``poll``: the exit status of a learner process if it has ended.
+
+No learner code ever runs in the host itself: a learner process is a fork
+of a host that has not loaded any learner module, and closes the control
+socket before it loads one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+PRELOAD = (
+    "harness.ports",
+    "harness.broker",
+    "harness.promises",
+    "harness.targets",
+    "harness.isolation.rpc",
+    "harness.isolation.learner",
+    "freezegun",
+    "resource",
+    "faulthandler",
+    "traceback",
+)
+"""What every learner module needs to speak to the ports: loaded once, before any fork."""
+PROCESS_LIMIT = 64
+"""Processes the learner's account may have at once (when it has an account of its own)."""
+
+
+def _prctl(option: int, value: int) -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def load_root(spec: list) -> Any:
+    """The object a learner process serves first: a target tree, or (for the kit's own tests)
+    an object made from a class found by module name and file."""
+    if spec[0] == "target":
+        from harness.targets import Target
+
+        return Target(Path(spec[1]), spec[2])
+    import importlib.util
+
+    _, name, file, attribute = spec
+    module = sys.modules.get(name)
+    if module is None:
+        found = importlib.util.spec_from_file_location(name, file)
+        assert found is not None and found.loader is not None
+        module = importlib.util.module_from_spec(found)
+        sys.modules[name] = module
+        found.loader.exec_module(module)
+    return getattr(module, attribute)()
+
+
+class LearnerHost:
+    """The host's state: its root, its learner processes, its temp folder."""
+
+    def __init__(self, control: socket.socket, settings: dict) -> None:
+        self.control = control
+        self.settings = settings
+        self.root = load_root(settings["root"])
+        self.tmp = Path(settings["tmp"])
+        self.account = settings.get("account")
+        self.children: dict[int, int | None] = {}
+        self._buffer = b""
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        self._send({"ready": os.getpid()})
+        while True:
+            request, fds = self._receive()
+            if request is None:
+                self._sweep()
+                return
+            op = request.get("op")
+            if op == "spawn":
+                self._send({"pid": self._spawn(request, fds)})
+            elif op == "end":
+                self._send({"status": self._end(int(request["pid"]))})
+            elif op == "poll":
+                self._send({"status": self._poll(int(request["pid"]))})
+            else:
+                self._send({"error": f"unknown request {op!r}"})
+
+    def _receive(self) -> tuple[dict | None, list[int]]:
+        fds: list[int] = []
+        while b"\n" not in self._buffer:
+            try:
+                data, more, _, _ = socket.recv_fds(self.control, 65536, 4)
+            except OSError:
+                return None, []
+            if not data:
+                return None, []
+            fds += more
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line), fds
+
+    def _send(self, answer: dict) -> None:
+        self.control.sendall(json.dumps(answer).encode() + b"\n")
+
+    # -- learner processes ------------------------------------------------------------------
+
+    def _spawn(self, request: dict, fds: list[int]) -> int:
+        from harness.isolation.limits import Limits
+
+        limits = Limits(**request["limits"])
+        learner, output = fds
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the learner process, which never returns
+            code = 70
+            try:
+                self.control.close()
+                _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the host
+                with contextlib.suppress(OSError):
+                    os.setpgid(0, 0)
+                sock = socket.socket(fileno=learner)
+                from harness.isolation import learner as side
+
+                if self.account is not None:
+                    _limit_processes()
+                side.become_learner(sock, output, limits, seed=int(request.get("seed", 0)))
+                side.serve(sock, self.root)
+                code = 0
+            except MemoryError:
+                code = 71
+            except BaseException:
+                import traceback
+
+                with contextlib.suppress(BaseException):
+                    traceback.print_exc()
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(BaseException):
+                        stream.flush()
+                os._exit(code)
+        os.close(learner)
+        os.close(output)
+        self.children[pid] = None
+        return pid
+
+    def _poll(self, pid: int) -> int | None:
+        self._reap()
+        return self.children.get(pid)
+
+    def _end(self, pid: int) -> int | None:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        self._sweep()
+        status = self.children.pop(pid, None)
+        self._clean_tmp()
+        return status
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.children and self.children[pid] is None:
+                self.children[pid] = status
+
+    def _sweep(self) -> None:
+        """Kill every process started since this host began (learner processes and whatever
+        they started), then reap them."""
+        for _ in range(50):
+            others = _others(os.getpid(), inside_namespace=self.settings.get("namespace", False))
+            for pid in others:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid in [p for p, s in self.children.items() if s is None]:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.001 if others else 0)
+            self._reap()
+            if not others:
+                break
+        self._reap()
+
+    def _clean_tmp(self) -> None:
+        for entry in list(self.tmp.iterdir()) if self.tmp.is_dir() else []:
+            with contextlib.suppress(OSError):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink()
+
+
+def _others(me: int, *, inside_namespace: bool) -> list[int]:
+    """The processes to sweep: in the host's own PID namespace, all but the host and the
+    namespace's init; elsewhere, the host's descendants (orphans come back to the host,
+    which is their subreaper)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    parents: dict[int, int] = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != b"Z":
+            parents[int(name)] = int(fields[1])
+    if inside_namespace:
+        return sorted(pid for pid in parents if pid not in (me, 1))
+    found: set[int] = set()
+    frontier = {me}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return sorted(found - {me})
+
+
+def _limit_processes() -> None:
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NPROC, (PROCESS_LIMIT, PROCESS_LIMIT))
+
+
+def _drop_privileges(account: dict) -> None:
+    """Become the learner's account for good: groups, gid, uid (the kernel then clears every
+    capability), and no way back through a set-user-id program."""
+    os.setgroups([])
+    os.setresgid(account["gid"], account["gid"], account["gid"])
+    os.setresuid(account["uid"], account["uid"], account["uid"])
+    if os.getuid() == 0 or os.geteuid() == 0:  # pragma: no cover - a kernel that refused
+        raise SystemExit("the learner host could not leave the root account")
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+
+
+def main(settings_json: str, control_fd: int) -> None:
+    """Run the host: the bootstrap line the test process starts calls this."""
+    settings = json.loads(settings_json)
+    control = socket.socket(fileno=control_fd)
+    parent = int(settings["parent"])
+    for name in PRELOAD:
+        __import__(name)
+    random.seed(0)
+    host = LearnerHost(control, settings)
+    if settings.get("account"):
+        _drop_privileges(settings["account"])
+    _prctl(_PR_SET_DUMPABLE, 0)  # no learner process may read or write the host's memory
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not settings.get("namespace") and os.getppid() != parent:
+        return  # the test process is already gone
+    gc.collect()
+    gc.freeze()  # the learner processes share the host's pages instead of copying them
+    host.serve()
