@@ -1,11 +1,12 @@
-"""GitHub Classroom: the base64 JSON ``result`` that the autograding reporter reads.
+"""The base64 JSON ``result`` that the autograding reporter reads (GitHub Actions, Classmoji).
 
 classroom-resources/autograding-grading-reporter takes a comma-separated
 ``runners`` input and, for each runner ``NAME``, reads the environment variable
 ``NAME_RESULTS`` (upper case): base64 of ``{version: 1, status, max_score,
 tests: [{name, status, score, message, test_code, filename, line_no}]}``.
 It adds up every test's ``score`` and the runners' ``max_score`` into the
-points it sends to Classroom; the points it prints per runner are passed
+points it reports (a notice annotation, ``Points 29/33``, on the job's check
+run, where tools that collect points read it); the points it prints per runner are passed
 tests / tests x ``max_score``, so a test worth N points is given as N entries
 of one point. It prints each test's name and ``test_code`` (a failed test's
 ``message`` is not printed), so a failure's explanation goes into
@@ -13,7 +14,7 @@ of one point. It prints each test's name and ``test_code`` (a failed test's
 
 ``render`` gives one runner for the whole submission (``grader run --format
 classroom``). The workflow gives the reporter one runner per chapter, so the
-Classroom log shows points per chapter::
+job's log shows points per chapter::
 
     python -m grader.formats.classroom results.json --env "$GITHUB_ENV" \
         --output "$GITHUB_OUTPUT" --summary "$GITHUB_STEP_SUMMARY"

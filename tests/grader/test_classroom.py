@@ -1,4 +1,4 @@
-"""GitHub Classroom: the autograding reporter's base64 ``result`` and the template's workflow."""
+"""The autograding reporter's base64 ``result``, and the workflow for Actions and Classmoji."""
 
 from __future__ import annotations
 
@@ -140,7 +140,6 @@ def step(workflow: dict, name: str) -> dict:
 def test_the_workflow_grades_with_a_pinned_pristine_kit_and_reports_per_chapter(workflow):
     """the reporter's job name, the kit checked out at a pinned ref, one runner per chapter"""
     job = workflow["jobs"]["run-autograding-tests"]  # the reporter finds its check run by it
-    assert workflow["permissions"]["checks"] == "write"
     kit = step(workflow, "Check out the kit's pristine copy")
     assert kit["with"]["ref"] == "${{ env.KIT_REF }}" and kit["with"]["path"] == "kit"
     assert job["env"]["KIT_REF"] and job["env"]["KIT_REPOSITORY"]
@@ -150,6 +149,41 @@ def test_the_workflow_grades_with_a_pinned_pristine_kit_and_reports_per_chapter(
     reporter = step(workflow, "Autograding Reporter")
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
     assert reporter["with"]["runners"] == "${{ steps.grade.outputs.runners }}"
+
+
+def every_step(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_every_action_is_pinned_by_a_full_commit_id(workflow):
+    """a tag can be moved to other code; a 40-hex commit id cannot"""
+    uses = [s["uses"] for s in every_step(workflow) if "uses" in s]
+    assert len(uses) >= 4
+    for action in uses:
+        name, _, ref = action.partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{name} is pinned by {ref!r}, not a commit id"
+
+
+def test_checkouts_keep_no_credentials_and_the_job_cannot_write(workflow):
+    """persist-credentials false on every checkout; contents: read and nothing else"""
+    checkouts = [
+        s for s in every_step(workflow) if s.get("uses", "").startswith("actions/checkout@")
+    ]
+    assert len(checkouts) == 2
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+    assert workflow["permissions"] == {"contents": "read"}
+    for job in workflow["jobs"].values():
+        assert set(job.get("permissions", {}).values()) <= {"read", "none"}
+    assert "checks: write" not in WORKFLOW.read_text(encoding="utf-8")
+
+
+def test_a_private_kit_is_read_with_a_read_only_token_the_workflow_documents(workflow):
+    """the kit checkout takes KIT_TOKEN when set, and the comments say what it may open"""
+    kit = step(workflow, "Check out the kit's pristine copy")
+    assert kit["with"]["token"] == "${{ secrets.KIT_TOKEN || github.token }}"
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "fine-grained" in text and '"Contents: read"' in text and "KIT_TOKEN" in text
+    assert "grade of record" in text and "feedback" in text
 
 
 def copy_kit(folder: Path) -> Path:
@@ -166,11 +200,11 @@ def test_the_grade_step_ignores_a_learner_who_edits_tests_to_pass(workflow, tmp_
     """the workflow's own Grade step, run here: an edited test and a conftest change no score"""
     kit = copy_kit(tmp_path / "kit")
     submission = copy_kit(tmp_path / "submission")
-    test_file = submission / "exercises" / "ch03" / "test_at_least_once.py"
+    test_file = submission / "exercises" / "ch00" / "test_availability.py"
     test_file.write_text("def test_everything():\n    assert True\n")
-    (submission / "exercises" / "ch03" / "conftest.py").write_text("collect_ignore = ['.']\n")
+    (submission / "exercises" / "ch00" / "conftest.py").write_text("collect_ignore = ['.']\n")
     run = step(workflow, "grade")["run"].replace(
-        "run ../submission", "run ../submission --chapters ch03"
+        "run ../submission", "run ../submission --chapters ch00"
     )
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     env |= {k: str(tmp_path / k.lower()) for k in ("GITHUB_ENV", "GITHUB_OUTPUT")}
@@ -178,8 +212,8 @@ def test_the_grade_step_ignores_a_learner_who_edits_tests_to_pass(workflow, tmp_
     script = f"set -e\nshopt -s expand_aliases\nalias python={sys.executable}\n{run}"
     done = subprocess.run(["bash", "-c", script], cwd=kit, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert (tmp_path / "github_output").read_text() == "runners=ch03\n"
+    assert (tmp_path / "github_output").read_text() == "runners=ch00\n"
     encoded = (tmp_path / "github_env").read_text().split("=", 1)[1]
-    ch03 = classroom.decode(encoded)
-    assert sum(t["score"] for t in ch03["tests"]) == 0 < ch03["max_score"]
-    assert len(ch03["tests"]) > 1  # the pristine tests, not the learner's one test
+    ch00 = classroom.decode(encoded)
+    assert sum(t["score"] for t in ch00["tests"]) == 0 < ch00["max_score"]
+    assert len(ch00["tests"]) > 1  # the pristine tests, not the learner's one test
