@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import hidden as hidden_cases
-from grader import integrity, pristine, runner
+from grader import integrity, pristine, reaper, runner
 from grader import sandbox as sandboxes
 from grader.errors import GradingError
 from grader.result import ChapterResult, SubmissionResult, TestResult
@@ -50,6 +50,7 @@ def grade_submission(
     test_timeout: float = DEFAULT_TEST_TIMEOUT,
     workers: int = DEFAULT_WORKERS,
     kit: Path | None = None,
+    sandbox: str = "auto",
 ) -> SubmissionResult:
     """Grade the submission at ``path`` (a checkout of the kit with the learner's work).
 
@@ -59,10 +60,16 @@ def grade_submission(
     teacher's trace folder (``chNN/*.toml``), ``timeout`` bounds the whole grading
     in wall-clock seconds, ``test_timeout`` each test; ``workers`` test processes
     share the chapters (a batch grading submissions in parallel passes 1); ``kit``
-    is the pristine kit (default: the grader's own installation). Raises
-    :class:`grader.errors.GradingError` on bad input.
+    is the pristine kit (default: the grader's own installation); ``sandbox`` is
+    ``auto`` (the strongest this machine offers), ``require`` (bubblewrap or a
+    GradingError) or ``none`` (see :mod:`harness.isolation.sandbox`). Raises
+    :class:`grader.errors.GradingError` on bad input. Returns only once every
+    process it started, and every process those started, is gone.
     """
     deadline = time.monotonic() + timeout
+    protection = _protection(sandbox)
+    reaper.become_subreaper()
+    before = reaper.descendants()
     the_kit = pristine.load(kit)
     path = Path(path)
     if not (path / "exercises").is_dir():
@@ -71,6 +78,7 @@ def grade_submission(
     hidden_traces = hidden_cases.validate(Path(hidden), the_kit) if hidden else {}
     hidden_traces = {c: p for c, p in hidden_traces.items() if c in selected}
     sandbox = sandboxes.build(the_kit, path.resolve(), selected)
+    sandbox.mode = protection
     planner = _Planner(the_kit, sandbox, selected)
     lanes = [
         runner.Lane(
@@ -138,8 +146,32 @@ def grade_submission(
             if lane is not None:
                 lane.kill()
         planner.kill()
+        reaper.kill_leftovers(before)
+        shielded = _shield(protection, sandbox)
         sandbox.remove()
-    return _result(the_kit, path, selected, tests, notes)
+    return _result(the_kit, path, selected, tests, notes, shielded)
+
+
+def _protection(mode: str) -> str:
+    """Check the sandbox mode before grading: a required sandbox that this machine cannot
+    give is one clear line, not a run that silently falls back."""
+    from harness.isolation import sandbox as learner_sandbox
+
+    try:
+        learner_sandbox.use_bubblewrap(mode)
+    except learner_sandbox.SandboxUnavailable as error:
+        message = str(error).replace("(TWM_SANDBOX=require)", "(--sandbox require)")
+        raise GradingError(message) from None
+    return learner_sandbox.mode(mode)
+
+
+def _shield(mode: str, sandbox: sandboxes.Sandbox) -> dict[str, list[str]]:
+    from harness.isolation import sandbox as learner_sandbox
+
+    return {
+        "held": learner_sandbox.protections([sandbox.target], mode),
+        "missing": learner_sandbox.missing_protections([sandbox.target], mode),
+    }
 
 
 def _groups(kit: pristine.Kit, chapters: list[str], workers: int) -> list[list[Path]]:
@@ -262,7 +294,12 @@ def _scored(
 
 
 def _result(
-    kit: pristine.Kit, path: Path, chapters: list[str], tests: list[TestResult], notes: list[str]
+    kit: pristine.Kit,
+    path: Path,
+    chapters: list[str],
+    tests: list[TestResult],
+    notes: list[str],
+    shielded: dict[str, list[str]],
 ) -> SubmissionResult:
     chapter_results = [
         ChapterResult(
@@ -283,4 +320,5 @@ def _result(
         graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         submission=str(path),
         notes=notes,
+        sandbox=shielded,
     )

@@ -87,6 +87,9 @@ class SubmissionResult:
     """The graded path, as given."""
     notes: list[str] = field(default_factory=list)
     """Whole-run reasons for a person (the run was killed, a module is missing, ...)."""
+    sandbox: dict[str, list[str]] = field(default_factory=dict)
+    """The protections learner code ran under (``held``) and those this machine could not
+    give (``missing``), in words."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``json.dumps(result.to_json())``)."""
@@ -110,6 +113,7 @@ class SubmissionResult:
             graded_at=data.get("graded_at", ""),
             submission=data.get("submission", ""),
             notes=list(data.get("notes", [])),
+            sandbox={k: list(v) for k, v in data.get("sandbox", {}).items()},
         )
 
     def without_timestamp(self) -> dict[str, Any]:

@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"seconds of CPU time for one test (default {DEFAULT_TEST_TIMEOUT:g})",
     )
     parser.add_argument(
+        "--sandbox",
+        choices=("auto", "require", "none"),
+        default="auto",
+        help="where learner code runs: auto (the strongest sandbox this machine offers; "
+        "the result says which protections held), require (bubblewrap, or stop), none",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=DEFAULT_WORKERS,
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         test_timeout=args.test_timeout,
         workers=args.workers,
+        sandbox=args.sandbox,
     )
     text = render(args.format, result)
     if args.out is None:

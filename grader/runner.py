@@ -76,10 +76,20 @@ def _limits(cpu_seconds: int, memory: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails, not the run
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """Linux: this process is killed when the grader that started it dies (even by SIGKILL),
+    so a killed grader leaves no test process, nor learner host, behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def environment(sandbox: Sandbox) -> dict[str, str]:
-    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "VIRTUAL_ENV")
+    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "VIRTUAL_ENV", "TWM_SANDBOX")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
         PYTHONHASHSEED="0",
@@ -88,6 +98,7 @@ def environment(sandbox: Sandbox) -> dict[str, str]:
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
         TMPDIR=str(sandbox.tmp),
         HOME=str(sandbox.tmp),
+        TWM_SANDBOX=sandbox.mode,
         COLUMNS="100",
     )
     return env
@@ -103,6 +114,7 @@ def pytest_command(sandbox: Sandbox, args: list[str]) -> list[str]:
         str(sandbox.kit / "pytest.ini"),
         "--rootdir",
         str(sandbox.kit),
+        "--noconftest",  # only the kit's own plugins: no conftest.py, wherever it came from
         "-p",
         "no:cacheprovider",
         "--import-mode=importlib",
@@ -166,6 +178,8 @@ class Lane:
 
     def start(self, *, deadline: float, test_timeout: float, isolate: bool) -> None:
         self.attempt += 1
+        if self.attempt > 1:
+            self.sandbox.restore()  # nothing the last attempt left in the tree reaches this one
         stream, results, log = self._files()
         args = [
             *self.args,

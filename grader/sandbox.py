@@ -10,12 +10,19 @@ Layout of one sandbox (a new temporary directory for every grading)::
     tmp/                           the test run's TMPDIR and HOME
 
 The results of a run are written to a second temporary directory outside the
-sandbox, one the learner's code is not told about. The harness is the
-grader's own installation, imported from where the grader is installed.
+sandbox (private to the grader's user), one the learner's code is not told
+about and cannot see. The harness is the grader's own installation, imported
+from where the grader is installed. The tree is readable by the learner's
+account (it holds nothing that is not in the learner edition) and writable by
+no one but the grader; before every rerun :meth:`Sandbox.restore` puts back
+exactly what was built, so nothing a learner process wrote there (a
+``conftest.py``, a changed test) reaches the next attempt.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -41,6 +48,10 @@ class Sandbox:
     """Where results are written: outside ``root``, never named to the learner's code."""
     notes: list[str] = field(default_factory=list)
     """Why a learner module was not taken (missing, a link, too large)."""
+    mode: str = "auto"
+    """The learner sandbox's mode for the test runs (``TWM_SANDBOX``): auto, require, none."""
+    built: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    """Every file of ``kit/`` as built: relative path -> (digest, content)."""
 
     @property
     def kit(self) -> Path:
@@ -64,6 +75,41 @@ class Sandbox:
             text = text.replace(str(path) + "/", shown + "/" if shown else "")
             text = text.replace(str(path), shown)
         return text.replace(str(self.private), "results")
+
+    def seal(self) -> None:
+        """Remember the tree as built, and open it for reading (never writing) to others."""
+        os.chmod(self.root, 0o755)
+        self.built = {}
+        for path in sorted(self.kit.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                content = path.read_bytes()
+                digest = hashlib.sha256(content).hexdigest()
+                self.built[path.relative_to(self.kit).as_posix()] = (digest, content)
+
+    def restore(self) -> list[str]:
+        """Put the tree back as built; return what had changed (sorted), empty when nothing."""
+        changed = []
+        for path in sorted(self.kit.rglob("*"), reverse=True):
+            name = path.relative_to(self.kit).as_posix()
+            if path.is_dir() and not path.is_symlink():
+                if not any(key.startswith(name + "/") for key in self.built):
+                    shutil.rmtree(path, ignore_errors=True)
+                    changed.append(name + "/")
+                continue
+            entry = self.built.get(name)
+            if path.is_symlink() or entry is None:
+                path.unlink(missing_ok=True)
+                changed.append(name)
+            elif hashlib.sha256(path.read_bytes()).hexdigest() != entry[0]:
+                path.write_bytes(entry[1])
+                changed.append(name)
+        for name, (_, content) in self.built.items():
+            path = self.kit / name
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                changed.append(name)
+        return sorted(changed)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -92,6 +138,7 @@ def build(kit: Kit, submission: Path, chapters: list[str]) -> Sandbox:
     (sandbox.kit / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
     sandbox.work.mkdir()
     sandbox.tmp.mkdir()
+    sandbox.seal()
     return sandbox
 
 

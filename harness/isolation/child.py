@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from harness.errors import LearnerError
-from harness.isolation.launch import Host, HostLost
+from harness.isolation.launch import Host, HostLost, close_running
 from harness.isolation.limits import Limits
 from harness.isolation.rpc import ROOT, Connection, ConnectionLost
 from harness.timeline import Timeline
@@ -251,8 +251,7 @@ def _spawn(root: Any, limits: Limits, learner: socket.socket, output: Any, seed:
             host = Host.for_root(root)
             return host, host.spawn(limits, learner, output, seed=seed)
         except HostLost as lost:
-            if Host._current is not None:
-                Host._current.close()
+            close_running()
             if attempt:
                 raise IsolationUnavailable(
                     f"your code could not be started in its sandbox: {lost}; "

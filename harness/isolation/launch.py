@@ -26,6 +26,8 @@ from typing import IO, Any
 from harness.isolation import sandbox
 from harness.isolation.limits import Limits
 
+_running: dict[str, Host] = {}
+"""The learner host of this test process, if one runs (one at a time)."""
 ANSWER = 20.0
 """Seconds the host may take to answer a request (it forks, kills, reaps: milliseconds)."""
 START = 60.0
@@ -54,8 +56,6 @@ def describe_root(root: Any) -> tuple[list, list[Path]]:
 
 class Host:
     """One learner host process, and its control socket."""
-
-    _current: Host | None = None
 
     def __init__(self, spec: list, visible: list[Path]) -> None:
         self.spec = spec
@@ -110,12 +110,12 @@ class Host:
     def for_root(cls, root: Any) -> Host:
         """The running host for ``root``, started (or restarted) when needed."""
         spec, visible = describe_root(root)
-        current = cls._current
+        current = _running.get("host")
         if current is not None and (current.spec != spec or not current.alive):
             current.close()
             current = None
         if current is None:
-            current = cls._current = Host(spec, visible)
+            current = _running["host"] = Host(spec, visible)
         return current
 
     @property
@@ -200,11 +200,17 @@ class Host:
                 self.process.wait(timeout=5)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
-        if Host._current is self:
-            Host._current = None
+        if _running.get("host") is self:
+            del _running["host"]
 
 
 @atexit.register
 def _close_current() -> None:
-    if Host._current is not None:
-        Host._current.close()
+    host = _running.get("host")
+    if host is not None:
+        host.close()
+
+
+def close_running() -> None:
+    """End this test process's learner host, if one runs."""
+    _close_current()

@@ -56,9 +56,10 @@ class Account:
     gid: int
 
 
-def mode() -> str:
-    """The sandbox mode asked for (``TWM_SANDBOX``): auto, require or none."""
-    value = os.environ.get("TWM_SANDBOX", "auto").strip().lower() or "auto"
+def mode(wanted: str | None = None) -> str:
+    """The sandbox mode: ``wanted``, else ``TWM_SANDBOX``: auto (default), require or none."""
+    value = wanted if wanted is not None else os.environ.get("TWM_SANDBOX", "auto")
+    value = value.strip().lower() or "auto"
     if value not in MODES:
         raise SandboxUnavailable(
             f"TWM_SANDBOX={value!r} is not a sandbox mode; use one of {', '.join(MODES)}"
@@ -148,9 +149,9 @@ def usable_account(extra: list[Path], *, namespace: bool) -> Account | None:
     return user if all(world_readable(path) for path in needed) else None
 
 
-def use_bubblewrap() -> bool:
+def use_bubblewrap(wanted: str | None = None) -> bool:
     """Will the learner host run under bubblewrap? Raises under ``require`` when it cannot."""
-    wanted = mode()
+    wanted = mode(wanted)
     if wanted == "none":
         return False
     if bubblewrap() is not None:
@@ -162,31 +163,43 @@ def use_bubblewrap() -> bool:
     return False
 
 
-def protections() -> list[str]:
-    """The protections the learner's code runs under on this machine, in words."""
+def protections(extra: list[Path] = (), wanted: str | None = None) -> list[str]:
+    """The protections learner code whose modules are in ``extra`` runs under here, in words."""
     held = ["a fresh interpreter for learner code, never a fork of the test process"]
-    user = account()
+    namespace = use_bubblewrap(wanted)
+    user = usable_account(list(extra), namespace=namespace)
     if user is not None:
         held.append(f"an unprivileged user of its own ({user.name}, uid {user.uid})")
-    if use_bubblewrap():
+    if namespace:
         held += [
             "its own PID namespace: every process it starts dies with its test",
             "no network",
             "a read-only view of the interpreter, the harness and its own modules only",
             f"one private temp folder ({TMP_MEGABYTES} MB)",
         ]
-    held.append("limits on CPU time, memory, processes and output")
+    else:
+        held.append("every process it starts is killed when its test ends")
+    held.append("limits on CPU time, memory, " + ("processes " if user else "") + "and output")
     return held
 
 
-def missing_protections() -> list[str]:
+def missing_protections(extra: list[Path] = (), wanted: str | None = None) -> list[str]:
     """What the sandbox could not do here, and why, in words."""
     gaps = []
-    if not use_bubblewrap():
-        why = "turned off (TWM_SANDBOX=none)" if mode() == "none" else bubblewrap_problem()
-        gaps.append("no namespaces, no read-only view, network reachable: bubblewrap " + str(why))
+    namespace = use_bubblewrap(wanted)
+    if not namespace:
+        why = "is turned off" if mode(wanted) == "none" else bubblewrap_problem()
+        gaps.append(
+            "no namespaces, no read-only view, the network and the disk are reachable: "
+            f"bubblewrap {why}"
+        )
     if account() is None:
         gaps.append("learner code runs as the grader's own user (the grader is not root)")
+    elif usable_account(list(extra), namespace=namespace) is None:
+        gaps.append(
+            f"learner code runs as root: without bubblewrap the account {LEARNER_USER} "
+            f"cannot read the interpreter at {sys.base_prefix}"
+        )
     return gaps
 
 
