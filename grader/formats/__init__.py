@@ -1,7 +1,7 @@
 """Exporters: one module per format, each with ``render(result: SubmissionResult) -> str``.
 
 >>> sorted(FORMATS)
-['classroom', 'csv', 'gradescope', 'json', 'md']
+['classroom', 'classroom50', 'csv', 'gradescope', 'json', 'md']
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from grader.errors import GradingError
 from grader.result import SubmissionResult
 
-FORMATS = ("json", "md", "csv", "gradescope", "classroom")
+FORMATS = ("json", "md", "csv", "gradescope", "classroom", "classroom50")
 
 
 def renderer(name: str) -> Callable[[SubmissionResult], str]:
