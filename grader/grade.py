@@ -23,8 +23,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from grader import edition, integrity, pristine, reaper, runner
 from grader import hidden as hidden_cases
-from grader import integrity, pristine, reaper, runner
 from grader import sandbox as sandboxes
 from grader.errors import GradingError
 from grader.result import ChapterResult, SubmissionResult, TestResult
@@ -74,6 +74,7 @@ def grade_submission(
     path = Path(path)
     if not (path / "exercises").is_dir():
         raise GradingError(f"{path}: not a checkout of this kit (it has no exercises/ folder)")
+    edition.check_stamp(path, the_kit)  # a learner edition of another kit version is refused
     selected = the_kit.select(chapters)
     hidden_traces = hidden_cases.validate(Path(hidden), the_kit) if hidden else {}
     hidden_traces = {c: p for c, p in hidden_traces.items() if c in selected}
