@@ -68,6 +68,10 @@ def check_writable(out: Path | None) -> None:
     if out is None:
         return
     folder = out.parent if str(out.parent) else Path(".")
+    try:
+        out.exists()
+    except OSError as error:
+        raise GradingError(f"--out {out}: cannot reach it ({error.strerror})") from None
     if out.is_dir():
         raise GradingError(f"--out {out}: is a folder; give a file name")
     if not folder.is_dir():

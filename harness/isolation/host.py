@@ -53,7 +53,8 @@ PRELOAD = (
 )
 """What every learner module needs to speak to the ports: loaded once, before any fork."""
 PROCESS_LIMIT = 64
-"""Processes the learner's account may have at once (when it has an account of its own)."""
+"""Processes learner code may start at once: the limit of its own account, or, sharing the
+grader's account, this many more than that account had when the host started."""
 
 
 def _prctl(option: int, value: int) -> None:
@@ -94,6 +95,9 @@ class LearnerHost:
         self.root = load_root(settings["root"])
         self.tmp = Path(settings["tmp"])
         self.account = settings.get("account")
+        self.process_limit = (
+            PROCESS_LIMIT if self.account else _processes_of(os.getuid()) + PROCESS_LIMIT
+        )
         self.children: dict[int, int | None] = {}
         self._buffer = b""
 
@@ -151,8 +155,7 @@ class LearnerHost:
                 sock = socket.socket(fileno=learner)
                 from harness.isolation import learner as side
 
-                if self.account is not None:
-                    _limit_processes()
+                _limit_processes(self.process_limit)
                 side.become_learner(sock, output, limits, seed=int(request.get("seed", 0)))
                 side.serve(sock, self.root)
                 code = 0
@@ -253,11 +256,25 @@ def _others(me: int, *, inside_namespace: bool) -> list[int]:
     return sorted(found - {me})
 
 
-def _limit_processes() -> None:
+def _processes_of(uid: int) -> int:
+    """How many processes ``uid`` has now (0 where /proc cannot tell)."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            with contextlib.suppress(OSError):
+                if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                    count += 1
+    return count
+
+
+def _limit_processes(limit: int) -> None:
     import resource
 
+    _, inherited = resource.getrlimit(resource.RLIMIT_NPROC)
+    if inherited != resource.RLIM_INFINITY:
+        limit = min(limit, inherited)
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NPROC, (PROCESS_LIMIT, PROCESS_LIMIT))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
 
 
 def _drop_privileges(account: dict) -> None:

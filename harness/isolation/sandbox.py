@@ -179,7 +179,7 @@ def protections(extra: list[Path] = (), wanted: str | None = None) -> list[str]:
         ]
     else:
         held.append("every process it starts is killed when its test ends")
-    held.append("limits on CPU time, memory, " + ("processes " if user else "") + "and output")
+    held.append("limits on CPU time, memory, processes and output")
     return held
 
 
