@@ -108,8 +108,13 @@ def _exists(base: Path, relative: str) -> bool:
     return True
 
 
-def lay(upload: Path, modules: list[str], folder: Path) -> tuple[Path, str, list[str]] | None:
-    """Copy the upload's modules into ``folder/exercises/``: the base, its layout, the notes."""
+def lay(
+    upload: Path, modules: list[str], folder: Path, *, stamp: str | None = None
+) -> tuple[Path, str, list[str]] | None:
+    """Copy the upload's modules into ``folder/exercises/``: the base, its layout, the notes.
+
+    ``stamp``: the learner edition's stamp file, taken too (the same way) so that
+    grading refuses an edition of another kit version."""
     found = locate(upload, modules)
     if found is None:
         return None
@@ -125,6 +130,10 @@ def lay(upload: Path, modules: list[str], folder: Path) -> tuple[Path, str, list
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
     (folder / "exercises").mkdir(parents=True, exist_ok=True)
+    if stamp and layout == "repository":
+        content, _ = read_module(base, stamp)
+        if content is not None:
+            (folder / stamp).write_bytes(content)
     return base, layout, notes
 
 
@@ -145,7 +154,7 @@ def grade(laid: Path, out: Path) -> str | None:
 
 def main() -> int:
     sys.path.insert(0, str(KIT))
-    from grader import integrity, pristine
+    from grader import edition, integrity, pristine
     from grader.errors import GradingError
     from grader.formats import gradescope
     from grader.result import SubmissionResult
@@ -157,7 +166,7 @@ def main() -> int:
     modules = kit.modules(kit.manifest_chapters())
     with tempfile.TemporaryDirectory(prefix="gradescope-") as work:
         laid = Path(work) / "submission"
-        placed = lay(UPLOAD, modules, laid)
+        placed = lay(UPLOAD, modules, laid, stamp=edition.STAMP)
         if placed is None:
             return fail(
                 "No exercise module in the submission (no exercises/chNN/ and no chNN/ folder): "

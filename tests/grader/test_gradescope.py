@@ -323,11 +323,12 @@ def test_an_upload_is_taken_module_by_module_and_no_link_is_followed(tmp_path):
     modules = ["ch00/availability.py", "ch00/order_desk.py", "ch03/at_most_once.py"]
     modules.append("ch01/passwd.py")
     (upload / "exercises" / "ch01" / "passwd.py").symlink_to("/etc/passwd")
+    (upload / "stamp.toml").write_text("version = '0.1.0+abc'\n")  # the edition's stamp
     laid = tmp_path / "laid"
-    base, layout, notes = autograde.lay(upload, modules, laid)
+    base, layout, notes = autograde.lay(upload, modules, laid, stamp="stamp.toml")
     assert (base, layout) == (upload, "repository")
     taken = sorted(p.relative_to(laid).as_posix() for p in laid.rglob("*") if p.is_file())
-    assert taken == ["exercises/ch00/order_desk.py"]
+    assert taken == ["exercises/ch00/order_desk.py", "stamp.toml"]
     assert not any(p.is_symlink() for p in laid.rglob("*"))
     refused = sorted(note.split(":")[0] for note in notes)
     assert refused == [f"exercises/{m}" for m in sorted(set(modules) - {"ch00/order_desk.py"})]
