@@ -12,6 +12,13 @@ if ! command -v python3 >/dev/null || ! python3 -c 'import sys, venv; assert sys
     apt-get update
     apt-get install -y --no-install-recommends python3 python3-venv python3-pip
 fi
+# bubblewrap lets the grader put learner code in a sandbox of its own (its PID and
+# network namespaces, a read-only view); where the image cannot run it, the
+# grader falls back and the results say which protections held.
+if ! command -v bwrap >/dev/null; then
+    apt-get update && apt-get install -y --no-install-recommends bubblewrap ||
+        echo "bubblewrap could not be installed: grading runs without it" >&2
+fi
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet "$source_dir/kit"
