@@ -281,8 +281,12 @@ def _drop_privileges(account: dict) -> None:
     """Become the learner's account for good: groups, gid, uid (the kernel then clears every
     capability), and no way back through a set-user-id program."""
     os.setgroups([])
-    os.setresgid(account["gid"], account["gid"], account["gid"])
-    os.setresuid(account["uid"], account["uid"], account["uid"])
+    if hasattr(os, "setresuid"):
+        os.setresgid(account["gid"], account["gid"], account["gid"])
+        os.setresuid(account["uid"], account["uid"], account["uid"])
+    else:  # macOS: setgid and setuid as root set the real, effective and saved ids
+        os.setgid(account["gid"])
+        os.setuid(account["uid"])
     if os.getuid() == 0 or os.geteuid() == 0:  # pragma: no cover - a kernel that refused
         raise SystemExit("the learner host could not leave the root account")
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
