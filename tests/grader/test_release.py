@@ -153,16 +153,21 @@ def test_pytest_in_the_edition_fails_teaching_on_stubs(released):
 
 
 def test_uncommitted_edits_never_ship(kit: Path, tmp_path: Path):
-    stub = kit / "exercises/ch00/availability.py"
-    before = stub.read_bytes()
-    stub.write_bytes(before + b"\n# a teacher's draft, not committed\n")
+    drafts = [kit / "exercises/ch00/availability.py", kit / "exercises/ch00/test_availability.py"]
+    before = [path.read_bytes() for path in drafts]
+    for path, content in zip(drafts, before, strict=True):
+        path.write_bytes(content + b"\n# a teacher's draft, not committed\n")
     try:
         stamp, names, left_out = release.release(tmp_path / "edition", kit=kit)
     finally:
-        stub.write_bytes(before)
-    assert (tmp_path / "edition/exercises/ch00/availability.py").read_bytes() == before
-    assert left_out == ["exercises/ch00/availability.py"]
+        for path, content in zip(drafts, before, strict=True):
+            path.write_bytes(content)
+    shipped = [(tmp_path / "edition" / p.relative_to(kit)).read_bytes() for p in drafts]
+    assert shipped == before
+    assert left_out == [p.relative_to(kit).as_posix() for p in drafts]
     assert stamp.source.startswith("commit ") and edition.STAMP in names
+    committed = pristine.load(kit)  # the files are back as committed: digest them afresh
+    assert stamp.version == pristine.Kit(kit, committed.manifest, committed.chapters).version
 
 
 def test_bad_input_is_one_line(kit: Path, tmp_path: Path, capsys):
