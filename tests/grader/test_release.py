@@ -96,6 +96,8 @@ def test_the_edition_holds_no_answers_and_what_a_learner_needs(kit: Path, releas
     chapters = pristine.load(kit).chapters
     needed += [f"exercises/{c}/README.md" for c in chapters]
     assert [n for n in needed if n not in shipped] == []
+    listed = edition.learner_files(pristine.load(kit))  # what integrity and Gradescope reuse
+    assert listed == sorted(n for n in shipped if n != edition.STAMP)
     with zipfile.ZipFile(zipped) as archive:
         names = sorted(n.removeprefix("edition/") for n in archive.namelist())
         assert names == sorted(shipped)
