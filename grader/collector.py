@@ -18,6 +18,11 @@
   and the process ends, so that no later test runs in a tampered process (the
   grader reruns them in a fresh one). This guards the test process itself;
   the kit's ``--isolate`` goes further, keeping learner code out of it.
+- ``--grader-repeat``: same submission, same score. A chapter test that passed runs a
+  second time, identically (a fresh ``kit`` fixture, hence a fresh learner process
+  under ``--isolate``; the same derandomized Hypothesis profile with no database);
+  if that run's outcome differs, the test is recorded as ``nondeterministic`` and
+  scores 0. A test that did not pass scores 0 anyway and runs once.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from _pytest.runner import runtestprotocol
 
 from harness.pytest_plugin import _chapter_of, _task_of
+from harness.pytest_plugin import _state as _kit_state
 
 GUARDED = ("harness", "_pytest", "pytest", "pluggy", "grader", "_hypothesis_pytestplugin")
 TAMPERED_EXIT = 3
@@ -43,6 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "The kit's grader (internal)")
     group.addoption("--grader-plan", default=None, metavar="FILE")
     group.addoption("--grader-test-timeout", default=None, type=float, metavar="SECONDS")
+    group.addoption("--grader-repeat", action="store_true", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,7 +73,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if chapter is None:
             continue
         if timeout:
-            item.add_marker(pytest.mark.timeout(max(60.0, WALL_FACTOR * timeout)), append=False)
+            runs = 2 if config.getoption("grader_repeat") else 1  # the backstop covers both
+            wall = runs * max(60.0, WALL_FACTOR * timeout)
+            item.add_marker(pytest.mark.timeout(wall), append=False)
         points = item.get_closest_marker("points")
         plan.append(
             {
@@ -167,6 +177,11 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
                 "harness never waits, so this is a loop in the learner's code that never ends",
             }
         )
+    _check_tampering(nodeid)
+
+
+def _check_tampering(nodeid: str) -> None:
+    """After a test: if learner code replaced guarded objects, record an error and end."""
     before = _state["snapshot"]
     if before is None or not _stream():
         return
@@ -183,3 +198,75 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
             }
         )
         os._exit(TAMPERED_EXIT)
+
+
+# -- same submission, same score -----------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Under ``--grader-repeat``, run a chapter test that passed once more and compare."""
+    yield
+    config = item.config
+    if not config.getoption("grader_repeat") or _chapter_of(item) is None:
+        return
+    first = _record_of(item, config.stash[_kit_state]["results"])
+    if first is None or first.get("status") != "passed":
+        return  # it scores 0 whatever a second run does
+    # Should the test process die during the second run, the test keeps no points.
+    _append(
+        {
+            "id": item.nodeid,
+            "override": True,
+            "status": "nondeterministic",
+            "message": "nondeterministic: the first run passed; the test process ended "
+            "during the second run",
+        }
+    )
+    second = _second_run(item, nextitem)
+    if (second.get("status"), second.get("promise")) == ("passed", first.get("promise")):
+        _append({**first, "override": True})
+    else:
+        _append(_nondeterministic(first, second))
+    _check_tampering(item.nodeid)
+
+
+def _record_of(item: pytest.Item, results: list[dict]) -> dict | None:
+    """The kit plugin's last record of ``item`` among ``results``."""
+    return next((r for r in reversed(results) if r.get("id") == item.nodeid), None)
+
+
+def _second_run(item: pytest.Item, nextitem: pytest.Item | None) -> dict:
+    """Run ``item`` again, setup to teardown, and return the record the kit's plugin made of
+    it: kept out of the results, the stream and the report (the first run's record stands)."""
+    config = item.config
+    results = config.stash[_kit_state]["results"]
+    kept, stream = len(results), config.option.results_stream
+    config.option.results_stream = None
+    try:
+        runtestprotocol(item, nextitem=nextitem, log=False)
+    finally:
+        config.option.results_stream = stream
+    second = _record_of(item, results[kept:])
+    del results[kept:]
+    if item.nodeid in _state["timed_out"]:
+        _state["timed_out"].discard(item.nodeid)
+        limit = config.getoption("grader_test_timeout")
+        second = {"status": "timeout", "message": f"it used more than {limit:g} s of CPU time"}
+    return second or {"status": "error", "message": "it recorded no outcome"}
+
+
+def _nondeterministic(first: dict, second: dict) -> dict:
+    status = second.get("status")
+    promise = second.get("promise")
+    broke = f" (promise {promise})" if promise and status == "failed" else ""
+    outcome = "failed" if status == "failed" else f"ended in {status}"
+    message = str(second.get("message") or "").strip() or "no message"
+    return {
+        **first,
+        "override": True,
+        "status": "nondeterministic",
+        "promise": promise,
+        "message": f"nondeterministic: the same code on the same test, run twice: the first run "
+        f"passed, the second run {outcome}{broke}: {message}",
+    }

@@ -27,7 +27,7 @@ from grader import edition, integrity, pristine, reaper, runner
 from grader import hidden as hidden_cases
 from grader import sandbox as sandboxes
 from grader.errors import GradingError
-from grader.result import ChapterResult, SubmissionResult, TestResult
+from grader.result import STATUSES, ChapterResult, SubmissionResult, TestResult
 
 DEFAULT_TIMEOUT = 300.0
 """Wall-clock seconds one submission may take in all, across its test runs: a backstop
@@ -245,6 +245,7 @@ def _probe(
     lane = runner.Lane("probe", sandbox, None, ["--hidden-traces", str(folder)], first=first)
     lane.target = solutions if reference else kit.exercises
     lane.reference = reference
+    lane.repeat = False  # the kit's own modules: only which tests apply matters here
     return lane
 
 
@@ -272,7 +273,7 @@ def _scored(
     message = _message(record, sandbox)
     if status == "skipped":
         status, message = "failed", f"skipped: {message}"
-    elif status not in ("passed", "failed", "error", "timeout"):
+    elif status not in STATUSES:
         status, message = "error", f"no outcome recorded ({status}): {message}"
     if status == "timeout" and message == "timed out":
         message = (

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STATUSES = ("passed", "failed", "error", "timeout")
+STATUSES = ("passed", "failed", "error", "timeout", "nondeterministic")
 """A test's status: passed, failed (a promise broken, not done), error (learner code raised,
-failed to import, exited), timeout (ran out of wall-clock or CPU time)."""
+failed to import, exited), timeout (ran out of wall-clock or CPU time), nondeterministic
+(it passed, then a second identical run did not: it scores 0)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Each run is ``python -m pytest`` in a new session (process group) with:
 - a clean environment (``PYTHONHASHSEED=0``, TMPDIR and HOME inside the sandbox,
   no third-party pytest plugins: only the kit's, pytest-timeout and Hypothesis);
 - the derandomized ``grading`` Hypothesis profile, no cache, a per-test timeout;
+- every test that passed run a second time, identically (``--grader-repeat``);
 - CPU-time, address-space and file-size limits (``resource.setrlimit``);
 - the wall-clock deadline of the whole grading, after which its process group is killed.
 
@@ -164,6 +165,9 @@ class Lane:
     """For a probe: is the target the kit's reference solutions (else its stubs)?"""
     first: list[str] = field(default_factory=list)
     """What the first run is given (chapter folders), when it starts before the plan is known."""
+    repeat: bool = True
+    """Run each test that passed a second time, identically, and score a different outcome
+    as nondeterministic (``--grader-repeat``); a probe of the reference need not."""
     records: dict[str, dict] = field(default_factory=dict)
     attempt: int = 0
     process: subprocess.Popen | None = None
@@ -194,6 +198,7 @@ class Lane:
             "--grader-test-timeout",
             f"{test_timeout:g}",
             *(isolation_options(test_timeout) if isolate else []),
+            *(["--grader-repeat"] if self.repeat else []),
             *[str(self.sandbox.kit / test) for test in self._selection()],
         ]
         cpu = max(1, int(deadline - time.monotonic()) + 1)
