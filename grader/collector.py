@@ -19,8 +19,9 @@
   grader reruns them in a fresh one). This guards the test process itself;
   the kit's ``--isolate`` goes further, keeping learner code out of it.
 - ``--grader-repeat``: same submission, same score. A chapter test that passed runs a
-  second time, identically (a fresh ``kit`` fixture, hence a fresh learner process
-  under ``--isolate``; the same derandomized Hypothesis profile with no database);
+  second time, identically (a fresh ``kit`` fixture; under ``--isolate`` a learner
+  process from a new learner host, with the same seed; the same derandomized
+  Hypothesis profile with no database);
   if that run's outcome differs, the test is recorded as ``nondeterministic`` and
   scores 0. A test that did not pass scores 0 anyway and runs once.
 """
@@ -243,6 +244,8 @@ def _second_run(item: pytest.Item, nextitem: pytest.Item | None) -> dict:
     results = config.stash[_kit_state]["results"]
     kept, stream = len(results), config.option.results_stream
     config.option.results_stream = None
+    if config.getoption("isolate", False):
+        _fresh_learner_host()
     try:
         runtestprotocol(item, nextitem=nextitem, log=False)
     finally:
@@ -256,11 +259,24 @@ def _second_run(item: pytest.Item, nextitem: pytest.Item | None) -> dict:
     return second or {"status": "error", "message": "it recorded no outcome"}
 
 
+def _fresh_learner_host() -> None:
+    """End the learner host of this test process, so that the second run's learner process
+    comes from a new interpreter: a run that depends on what differs between two gradings
+    (the hash seed of strings, where memory is mapped) differs here too."""
+    try:
+        from harness.isolation.launch import close_running
+    except ImportError:  # a kit whose isolation starts each learner process afresh
+        return
+    close_running()
+
+
 def _nondeterministic(first: dict, second: dict) -> dict:
     status = second.get("status")
     promise = second.get("promise")
     broke = f" (promise {promise})" if promise and status == "failed" else ""
-    outcome = "failed" if status == "failed" else f"ended in {status}"
+    outcome = {"failed": "failed", "error": "ended in an error", "timeout": "timed out"}.get(
+        status, f"ended as {status}"
+    )
     message = str(second.get("message") or "").strip() or "no message"
     return {
         **first,
