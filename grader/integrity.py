@@ -9,7 +9,10 @@ with. Line endings are normalised, so a checkout on Windows is not "modified".
   other than tool caches (``__pycache__``, ``.git``, ...);
 - ``missing``: a file of the learner edition (:mod:`grader.edition`) the
   submission lacks; a whole missing folder is one entry ending in ``/``. Files
-  only the teacher's edition has (``solutions/``, ``tests/``, ...) are never missing.
+  only the teacher's edition has (``solutions/``, ``tests/``, ...) are never missing;
+- ``copied``: a learner module that is its reference solution up to formatting,
+  comments, docstrings and names (:mod:`grader.copies`; from the kit's
+  ``solutions/``, or its ``reference-digests.json`` where it has none).
 
 A submission made from the learner edition is clean: its ``README.md`` and
 ``pyproject.toml`` may be the kit's or the edition's, and its stamp is checked
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader import edition
+from grader import copies, edition
 from grader.pristine import Kit, walk
 from grader.result import Integrity
 
@@ -75,4 +78,6 @@ def check(submission: Path, kit: Kit) -> Integrity:
         entry = folder or name
         if entry not in missing:
             missing.append(entry)
-    return Integrity(modified=modified, unexpected=unexpected, missing=missing)
+    modules = kit.modules(kit.manifest_chapters())
+    found = copies.copied(submission, modules, copies.reference_digests(kit.root))
+    return Integrity(modified=modified, unexpected=unexpected, missing=missing, copied=found)

@@ -68,10 +68,13 @@ class Integrity:
     """Files the kit does not have where only kit files belong (e.g. exercises/conftest.py)."""
     missing: list[str] = field(default_factory=list)
     """Kit files absent from the submission, learner modules included."""
+    copied: list[str] = field(default_factory=list)
+    """Learner modules that are the reference solution up to formatting, comments,
+    docstrings and names (:mod:`grader.copies`)."""
 
     @property
     def clean(self) -> bool:
-        return not (self.modified or self.unexpected or self.missing)
+        return not (self.modified or self.unexpected or self.missing or self.copied)
 
 
 @dataclass(frozen=True)

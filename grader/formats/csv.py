@@ -1,5 +1,6 @@
 """``--format csv``: one row per test (chapter, task, id, status, points, max points, message),
-then one row per chapter and the total, for a spreadsheet."""
+then one row per chapter, one per integrity entry (the file in ``id``, its kind in ``status``:
+modified, unexpected, missing or copied) and the total, for a spreadsheet."""
 
 from __future__ import annotations
 
@@ -31,5 +32,13 @@ def render(result: SubmissionResult) -> str:
         )
     for c in result.chapters:
         writer.writerow(("chapter", c.id, "", c.title, "", c.score, c.max_score, "", ""))
+    integrity = result.integrity
+    for kind, files in (
+        ("modified", integrity.modified),
+        ("unexpected", integrity.unexpected),
+        ("missing", integrity.missing),
+        ("copied", integrity.copied),
+    ):
+        writer.writerows(("integrity", "", "", name, kind, "", "", "", "") for name in files)
     writer.writerow(("total", "", "", "", "", result.score, result.max_score, "", ""))
     return out.getvalue()

@@ -116,5 +116,9 @@ def _summary(result: SubmissionResult, hidden_visibility: str = HIDDEN_VISIBILIT
         lines.append("Unexpected files, ignored: " + ", ".join(integrity.unexpected))
     if integrity.missing:
         lines.append("Missing files: " + ", ".join(integrity.missing))
+    if integrity.copied:
+        lines.append(
+            "The reference solution, up to formatting and names: " + ", ".join(integrity.copied)
+        )
     lines += result.notes
     return "\n".join(lines)

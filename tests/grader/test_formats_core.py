@@ -76,6 +76,7 @@ def test_json_has_the_fields_teachers_and_tools_read(result: SubmissionResult):
         "modified": ["exercises/ch03/test_a.py"],
         "unexpected": ["conftest.py"],
         "missing": [],
+        "copied": [],
         "clean": False,
     }
 
@@ -88,15 +89,21 @@ def test_markdown_shows_the_score_the_integrity_and_every_reason(result: Submiss
     text = render("md", result)
     assert text.startswith("# Grade: 2 / 5\n")
     assert "| ch03 | Delivery semantics | 2 / 5 |" in text
-    assert "- `exercises/ch03/test_a.py`" in text and "- `conftest.py`" in text
-    assert "duplicated) \\| really" in text  # a table cell keeps its pipe
-    assert "ch03 · task 1 · no loss (hidden) | timeout | 0 / 2 | timed out |" in text
+    assert "- exercises/ch03/test\\_a.py" in text and "- conftest.py" in text
+    assert "duplicated\\) \\| really" in text  # a table cell keeps its pipe
+    assert "Hidden cases: 0 of 1 passed, 0 / 2 points." in text
+    assert "timed out" not in text and "[hidden]" not in text and "(hidden)" not in text
     assert "missing from the submission" in text
 
 
 def test_csv_has_a_row_per_test_chapter_and_total(result: SubmissionResult):
     rows = list(csv.DictReader(io.StringIO(render("csv", result))))
-    assert [r["kind"] for r in rows] == ["test", "test", "test", "chapter", "total"]
+    kinds = ["test", "test", "test", "chapter", "integrity", "integrity", "total"]
+    assert [r["kind"] for r in rows] == kinds
+    assert [(r["id"], r["status"]) for r in rows[4:6]] == [
+        ("exercises/ch03/test_a.py", "modified"),
+        ("conftest.py", "unexpected"),
+    ]
     assert rows[1]["message"] == "order o-2 was charged 2 times (duplicated) | really"
     assert rows[2]["hidden"] == "yes"
     assert (rows[-1]["points"], rows[-1]["max_points"]) == ("2", "5")
