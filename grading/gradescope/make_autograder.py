@@ -11,8 +11,8 @@ under ``hidden/`` the teacher's hidden traces (``DIR/chNN/*.toml``).
 The kit in the zip has no ``solutions/`` (nor ``tests/mutants/`` or
 ``bench/``): learner code runs on Gradescope's machine, so nothing there may
 hold an answer. The grader needs none of them: hidden cases are probed on the
-stubs, and copy detection reads ``reference-digests.json`` (written here from
-the committed solutions, when the grader has a copy detector) instead.
+stubs, and copy detection reads ``kit/reference-digests.json`` instead, the
+digests of the committed solutions written here by the committed copy detector.
 """
 
 from __future__ import annotations
@@ -80,32 +80,45 @@ def committed_files(
     return commit, files
 
 
-def reference_digests(kit: Path, commit: str) -> bytes | None:
-    """The copy detector's ``reference-digests.json`` for the committed solutions at ``commit``,
-    or None when the kit's grader has no copy detector.
+_WRITE_DIGESTS = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+try:
+    from grader.copies import write_reference_digests
+except ImportError:
+    sys.exit(3)
+write_reference_digests(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def reference_digests(files: dict[str, tuple[bytes, int]]) -> bytes | None:
+    """``reference-digests.json`` from the committed solutions, by the committed copy
+    detector (``grader.copies.write_reference_digests``), so that the digests match the
+    grader in the zip; None when that revision has no copy detector.
 
     This is the one place the zip learns about the reference solutions: their
     digests, never their text.
     """
-    sys.path.insert(0, str(kit))
-    try:
-        from grader import copies  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    finally:
-        sys.path.remove(str(kit))
-    write = getattr(copies, "write_reference_digests", None)
-    if write is None:
-        return None
     with tempfile.TemporaryDirectory(prefix="autograder-") as folder:
         root = Path(folder) / "kit"
-        _, files = committed_files(kit, commit, excluded=())
         for name, (content, _) in files.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(content)
         target = Path(folder) / DIGESTS
-        write(root, target)
-        return target.read_bytes() if target.is_file() else None
+        # -S: no site packages, so no installed copy of the grader is imported instead.
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", _WRITE_DIGESTS, str(root), str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 3:
+            return None
+        if done.returncode != 0 or not target.is_file():
+            lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+            raise BuildError(f"cannot write {DIGESTS} from the committed solutions: {lines[-1]}")
+        return target.read_bytes()
 
 
 def uncommitted(kit: Path) -> list[str]:
@@ -119,7 +132,7 @@ def build(
 ) -> tuple[str, list[str]]:
     """Write the zip to ``out``; return the commit it holds and the names in it."""
     commit, files = committed_files(kit, ref)
-    digests = reference_digests(kit, commit)
+    digests = reference_digests(committed_files(kit, commit, excluded=())[1])
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for script in SCRIPTS:
             info = zipfile.ZipInfo(script)

@@ -265,6 +265,8 @@ def test_the_zip_holds_no_solutions_nor_what_only_authors_need(autograder):
     assert (kit / "exercises" / "info.toml").is_file()
     assert not (kit / "solutions").exists()
     assert not (kit / "tests" / "mutants").exists() and not (kit / "bench").exists()
+    digests = json.loads((kit / "reference-digests.json").read_text())
+    assert "ch00/availability.py" in digests["modules"]  # digests, never the text
     answers = {p.read_bytes() for p in (KIT / "solutions").rglob("*.py")}
     assert not any(p.read_bytes() in answers for p in kit.rglob("*.py"))
 
@@ -299,6 +301,8 @@ def test_run_autograder_grades_a_repository_without_the_kit_s_solutions(autograd
     hidden = [t for t in data["tests"] if "hidden" in t["tags"]]
     assert hidden and all(t["visibility"] == "after_published" for t in hidden)
     assert "exercises/conftest.py" in data["output"]  # flagged, and it changed nothing
+    copied = next(line for line in data["output"].splitlines() if "reference solution" in line)
+    assert "ch00/availability.py" in copied  # found by the digests, with no solutions/
 
 
 def load_autograde():
