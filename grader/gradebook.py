@@ -10,18 +10,31 @@ each task is an autograded cell named ``chNN.N`` whose max score is the task's
 points. Writing a student's chapter again replaces their grades: never a
 second submission.
 
+The gradebook says what the student's current record says, and nothing older.
+Writing a student removes their submissions for every chapter their result
+does not have (a regrade with fewer chapters, or one that found nothing
+gradable): such a row would keep a score that no current grading gave. An
+assignment named like a chapter (``chNN``) that no student has a submission
+for any more is removed too, so nbgrader's export lists no column of zeros
+for a chapter that is no longer graded. Other assignments (a teacher's own
+notebooks in a shared database) are never touched.
+
 nbgrader is an optional dependency (``pip install -e ".[grading]"``),
 imported only here and only when a gradebook is written.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 from grader.errors import GradingError
 from grader.result import SubmissionResult
+
+CHAPTER_NAME = re.compile(r"ch\d+")
+"""An assignment this module writes (and so may remove once it is empty)."""
 
 
 def url_of(value: str) -> str:
@@ -49,8 +62,12 @@ def task_points(result: SubmissionResult) -> dict[tuple[str, int], tuple[float, 
     return found
 
 
-def write(url: str, results: Iterable[tuple[str, SubmissionResult]]) -> int:
-    """Record each (student, result) in the gradebook at ``url``; return how many were written."""
+def write(url: str, results: Iterable[tuple[str, SubmissionResult | None]]) -> int:
+    """Record each (student, result) in the gradebook at ``url``; return how many were written.
+
+    A result of None (the submission could not be graded, or its grading did not
+    finish) removes what the gradebook held for that student and counts for nothing.
+    """
     try:
         from nbgrader.api import Gradebook, MissingEntry
     except ImportError:
@@ -68,13 +85,37 @@ def write(url: str, results: Iterable[tuple[str, SubmissionResult]]) -> int:
             raise GradingError(f"--gradebook {url}: cannot open it ({error})") from None
         with gradebook:
             for student, result in results:
+                if result is None:
+                    _forget(gradebook, MissingEntry, student, keep=set())
+                    continue
                 _write_one(gradebook, MissingEntry, student, result)
                 written += 1
+            _remove_empty_chapters(gradebook)
     return written
+
+
+def _forget(gradebook, missing_entry: type[Exception], student: str, *, keep: set[str]) -> None:
+    """Remove ``student``'s submissions of every chapter assignment not in ``keep``."""
+    try:
+        submitted = gradebook.student_submissions(student)
+    except missing_entry:
+        return
+    for name in [s.assignment.name for s in submitted]:
+        if name not in keep and CHAPTER_NAME.fullmatch(name):
+            gradebook.remove_submission(name, student)
+    gradebook.db.commit()
+
+
+def _remove_empty_chapters(gradebook) -> None:
+    for assignment in list(gradebook.assignments):
+        if CHAPTER_NAME.fullmatch(assignment.name) and not assignment.submissions:
+            gradebook.remove_assignment(assignment.name)
+    gradebook.db.commit()
 
 
 def _write_one(gradebook, missing_entry: type[Exception], student: str, result) -> None:
     gradebook.update_or_create_student(student)
+    _forget(gradebook, missing_entry, student, keep={c.id for c in result.chapters})
     points = task_points(result)
     for chapter in result.chapters:
         tasks = sorted((task, p) for (c, task), p in points.items() if c == chapter.id)

@@ -7,13 +7,23 @@ has one record, never two. A fingerprint hashes every file of the submission
 (caches and ``.git`` aside) with the grading settings (the kit's tests and
 harness, the chapters, the hidden traces): a rerun grades a submission again
 only when its fingerprint changed.
+
+Records are signed: an HMAC-SHA256 keyed by a secret the batch creates in its
+output folder on its first run (``OUT/batch.key``, mode 0600). A record that
+does not parse, lacks a field, is filed under another student's name or whose
+signature does not match (forged, or rewritten by a process left over from a
+grading) is *distrusted*: it is never read as a result, and its student is
+graded again.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,35 +31,66 @@ from pathlib import Path
 from grader.pristine import walk
 from grader.result import SubmissionResult
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+KEY_FILE = "batch.key"
 
 
 @dataclass(frozen=True)
 class Record:
-    """What the batch knows of one student: a result, or why there is none (bad submission)."""
+    """What the batch knows of one student: a result, or why there is none.
+
+    ``error`` without ``retry`` is a submission that cannot be graded (not a kit
+    checkout): kept until the submission changes. ``retry`` marks a grading that
+    did not finish (it ran out of time): its row says why, and the next run grades
+    that student again.
+    """
 
     student: str
     fingerprint: str
     result: SubmissionResult | None = None
     error: str = ""
+    retry: bool = False
+    settings: str = ""
+    """The :func:`settings_key` it was graded with (``grader merge`` compares them)."""
+    shard: str = ""
+    """``K/N`` when a sharded batch (``--shard K/N``) wrote it."""
 
     def to_json(self) -> dict:
         return {
             "version": RECORD_VERSION,
             "student": self.student,
             "fingerprint": self.fingerprint,
+            "settings": self.settings,
+            "shard": self.shard,
+            "retry": self.retry,
             "result": self.result.to_json() if self.result else None,
             "error": self.error,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Record:
-        result = data.get("result")
+        """The record of :meth:`to_json`; KeyError or TypeError when a field is missing."""
+        if data["version"] != RECORD_VERSION:
+            raise ValueError(f"record version {data['version']!r}")
+        result = data["result"]
+        for name, kind in (
+            ("student", str),
+            ("fingerprint", str),
+            ("settings", str),
+            ("shard", str),
+            ("retry", bool),
+            ("error", str),
+        ):
+            if not isinstance(data[name], kind):
+                raise TypeError(f"{name}: expected {kind.__name__}")
         return cls(
             data["student"],
             data["fingerprint"],
-            SubmissionResult.from_json(result) if result else None,
-            data.get("error", ""),
+            SubmissionResult.from_json(result) if result is not None else None,
+            data["error"],
+            data["retry"],
+            data["settings"],
+            data["shard"],
         )
 
 
@@ -91,23 +132,75 @@ def submissions(root: Path, out: Path) -> list[Path]:
     return found
 
 
-def load_records(out: Path) -> dict[str, Record]:
-    records = {}
+def batch_key(out: Path, *, create: bool = False) -> bytes | None:
+    """The secret that signs ``out``'s records; made (mode 0600) when ``create`` and absent."""
+    path = out / KEY_FILE
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        if len(key) < 16:
+            raise ValueError("too short")
+        return key
+    except FileNotFoundError:
+        if not create:
+            return None
+    except (OSError, ValueError):
+        if not create:
+            return None  # unreadable or mangled: no record is trusted under it
+        path.unlink(missing_ok=True)  # a new secret: every record signed with the old is regraded
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another batch on this folder made it first
+        return batch_key(out)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return batch_key(out)
+
+
+def _signature(key: bytes, data: dict) -> str:
+    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def check_records(out: Path, key: bytes | None = None) -> tuple[dict[str, Record], list[str]]:
+    """``out``'s trusted records by student, and the names of the files it distrusted.
+
+    ``key`` defaults to ``out``'s own secret; without one, no record is trusted.
+    """
+    key = batch_key(out) if key is None else key
+    records: dict[str, Record] = {}
+    distrusted: list[str] = []
     for path in sorted((out / "results").glob("*.json")):
         try:
-            record = Record.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # unreadable: that student is graded again
+            data = json.loads(path.read_text(encoding="utf-8"))
+            signature = data.pop("signature")
+            if key is None or not hmac.compare_digest(str(signature), _signature(key, data)):
+                raise ValueError("signature")
+            record = Record.from_json(data)
+            if record.student != path.stem:
+                raise ValueError("filed under another name")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            distrusted.append(path.name)  # its student is graded again
+            continue
         records[record.student] = record
-    return records
+    return records, distrusted
+
+
+def load_records(out: Path) -> dict[str, Record]:
+    """``out``'s trusted records by student (see :func:`check_records`)."""
+    return check_records(out)[0]
 
 
 def save_record(out: Path, record: Record) -> None:
-    """Write one record atomically: a crash leaves the old record or the new, never half."""
+    """Write one signed record atomically: a crash leaves the old record or the new, never half."""
     folder = out / "results"
     folder.mkdir(parents=True, exist_ok=True)
+    key = batch_key(out, create=True)
+    assert key is not None
+    data = record.to_json()
+    data["signature"] = _signature(key, data)
     temporary = folder / f".{record.student}.json.tmp"
-    temporary.write_text(json.dumps(record.to_json(), indent=1) + "\n", encoding="utf-8")
+    temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     temporary.replace(folder / f"{record.student}.json")
 
 

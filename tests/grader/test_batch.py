@@ -12,6 +12,10 @@ import io
 import json
 import os
 import shutil
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ from grader import batch
 from grader.cli import main
 from grader.pristine import IGNORED_DIRS
 from grader.records import load_records
+from grader.result import ChapterResult, SubmissionResult, TestResult
 
 KIT = Path(__file__).resolve().parents[2]
 CHAPTER = "ch03"
@@ -223,3 +228,232 @@ def test_a_missing_folder_is_bad_input(tmp_path, capsys):
     """grader batch on a folder that does not exist names it"""
     assert main(["batch", str(tmp_path / "nope")]) == 2
     assert "nope: not a folder" in capsys.readouterr().err
+
+
+# -- a hung or failing grader, forged records, shards ---------------------------------------------
+
+HANG = """
+import os, signal, subprocess, sys, time
+tmp = os.environ["TMPDIR"]
+os.makedirs(os.path.join(tmp, "twm-grade-x", "kit"))
+open(os.path.join(tmp, "twm-grade-x", "kit", "leftover.txt"), "w").write("sandbox")
+grandchild = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+open(sys.argv[1], "w").write(str(grandchild.pid))
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+time.sleep(600)
+"""
+
+
+def fake_grader(monkeypatch, script: str, *extra: str) -> None:
+    """``grader run`` replaced by ``script`` (argv[1:]: ``extra``), as the batch starts it."""
+
+    def command(path, out, **_):
+        return [sys.executable, "-c", script, *extra, str(out)]
+
+    monkeypatch.setattr(batch, "grader_command", command)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+
+
+def fake_class(root: Path, *students: str) -> Path:
+    for student in students:
+        (root / student).mkdir(parents=True)
+        (root / student / "notes.txt").write_text(student)
+    return root
+
+
+def test_a_hung_grading_is_killed_with_its_whole_group_and_recorded_as_timed_out(
+    tmp_path, monkeypatch, capsys
+):
+    """past --timeout (plus a margin) the child's group dies, grandchild that ignores SIGTERM
+    included; the student is recorded as timed out, no temp folder is left, a rerun retries"""
+    monkeypatch.setattr(batch, "START_MARGIN", 0.5)
+    pids = tmp_path / "grandchild.pid"
+    fake_grader(monkeypatch, HANG, str(pids))
+    root = fake_class(tmp_path / "submissions", "dan")
+    out = tmp_path / "grades"
+    leftover = batch.work_root(out) / "grading-from-a-killed-run"
+    (leftover / "kit").mkdir(parents=True)
+    (leftover / "kit").chmod(0o555)
+    args = ["batch", str(root), "--timeout", "1", "--out", str(out), "--no-gradebook", "--quiet"]
+    assert main(args) == 1
+    printed = capsys.readouterr().out
+    assert "timed out 1" in printed and "dan: timed out" in printed
+    assert "removed 1 temp folders" in printed
+    grandchild = int(pids.read_text())
+    deadline = time.monotonic() + 5
+    while alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(grandchild)
+    assert not batch.work_root(out).exists() or not any(batch.work_root(out).iterdir())
+    record = load_records(out)["dan"]
+    assert record.retry and record.result is None and "timed out" in record.error
+    assert "timed out" in rows_of(out)[0]["error"]
+
+    calls = []
+    batch.run_batch(root, out, lambda path: calls.append(path.name), settings="x")
+    assert calls == ["dan"]
+
+
+def test_a_child_exiting_130_is_a_failed_grading_not_an_interrupt(tmp_path, monkeypatch, capsys):
+    """without Ctrl-C in the batch, a child's exit 130 is a failure: reported, graded next run"""
+    fake_grader(monkeypatch, "import sys; sys.exit(130)")
+    root = fake_class(tmp_path / "submissions", "eve", "fay")
+    out = tmp_path / "grades"
+    args = ["batch", str(root), "--out", str(out), "--no-gradebook", "--quiet", "--jobs", "2"]
+    assert main(args) == 1
+    printed = capsys.readouterr().out
+    assert "crashed 2" in printed and "interrupted" not in printed
+    assert "eve: RuntimeError: grader run exited 130" in printed
+    assert load_records(out) == {}
+    assert not batch.work_root(out).exists() or not any(batch.work_root(out).iterdir())
+
+
+def test_an_interrupt_of_the_batch_kills_the_gradings_under_way(tmp_path, monkeypatch):
+    """Ctrl-C in the batch: the children (in sessions of their own) are killed, nothing recorded"""
+    monkeypatch.setattr(batch, "START_MARGIN", 60)
+    pids = tmp_path / "grandchild.pid"
+    fake_grader(monkeypatch, HANG, str(pids))
+    root = fake_class(tmp_path / "submissions", "gus")
+    out = tmp_path / "grades"
+    timer = threading.Timer(1.5, lambda: signal.pthread_kill(threading.main_thread().ident, 2))
+    timer.start()
+    try:
+        summary = batch.run_batch(
+            root,
+            out,
+            lambda p: batch.grade_in_subprocess(p, work=batch.work_root(out)),
+            settings="x",
+        )
+    finally:
+        timer.cancel()
+    assert summary.interrupted and not summary.failed and load_records(out) == {}
+    deadline = time.monotonic() + 5
+    while alive(int(pids.read_text())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(int(pids.read_text()))
+
+
+def tiny_result(score: float) -> SubmissionResult:
+    return SubmissionResult(
+        score,
+        4,
+        [ChapterResult("ch00", "CH00", score, 4)],
+        [TestResult("exercises/ch00/test_a.py::test_a", "ch00", 1, "passed", score, 4)],
+        kit_version="0.1.0+test",
+    )
+
+
+class Scores:
+    """A grade function: each student's score from a table, counting calls."""
+
+    def __init__(self, scores: dict[str, float]):
+        self.scores, self.calls = scores, []
+
+    def __call__(self, path: Path) -> SubmissionResult:
+        self.calls.append(path.name)
+        return tiny_result(self.scores[path.name])
+
+
+def test_a_forged_or_rewritten_record_is_distrusted_and_graded_again(tmp_path):
+    """a record not signed by this batch (rewritten, added, renamed, cut, unsigned) is regraded"""
+    root = fake_class(tmp_path / "submissions", "ann", "ben", "cat", "dov", "eli", "fin")
+    scores = {name: 1 for name in ("ann", "ben", "cat", "dov", "eli", "fin")}
+    out = tmp_path / "grades"
+    batch.run_batch(root, out, Scores(scores), settings="x")
+    key = out / "batch.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    results = out / "results"
+
+    ben = json.loads((results / "ben.json").read_text())
+    ben["result"]["score"] = ben["result"]["chapters"][0]["score"] = 4  # rewritten
+    (results / "ben.json").write_text(json.dumps(ben))
+    shutil.copy(results / "ann.json", results / "cat.json")  # another student's, renamed
+    (results / "dov.json").write_text((results / "dov.json").read_text()[:50])  # cut short
+    eli = json.loads((results / "eli.json").read_text())
+    del eli["signature"]  # unsigned
+    (results / "eli.json").write_text(json.dumps(eli))
+    (results / "zed.json").write_text(json.dumps({**ben, "student": "zed"}))  # forged, extra
+
+    again = Scores(scores)
+    summary = batch.run_batch(root, out, again, settings="x")
+    assert summary.distrusted == 5
+    assert sorted(again.calls) == ["ben", "cat", "dov", "eli"]
+    assert summary.up_to_date == ["ann", "fin"]
+    assert {n: r.result.score for n, r in load_records(out).items()} == scores
+
+
+def test_a_record_with_a_field_missing_is_distrusted_even_if_signed(tmp_path):
+    """a validly signed record that lacks a field (an older format) is graded again"""
+    from grader import records
+
+    root = fake_class(tmp_path / "submissions", "ann")
+    out = tmp_path / "grades"
+    batch.run_batch(root, out, Scores({"ann": 1}), settings="x")
+    path = out / "results" / "ann.json"
+    data = json.loads(path.read_text())
+    del data["signature"], data["retry"]
+    data["signature"] = records._signature(records.batch_key(out), data)
+    path.write_text(json.dumps(data))
+    again = Scores({"ann": 1})
+    assert batch.run_batch(root, out, again, settings="x").distrusted == 1
+    assert again.calls == ["ann"]
+
+
+STUDENTS = ("ann", "ben", "cat", "dov", "eli")
+
+
+def test_shards_cover_every_student_once_and_merge_into_the_unsharded_csv(tmp_path, capsys):
+    """--shard 1/2 and 2/2 grade disjoint slices covering the class; merged, the same CSV"""
+    root = fake_class(tmp_path / "submissions", *STUDENTS)
+    scores = dict(zip(STUDENTS, (0, 1, 2, 3, 4), strict=True))
+    whole, one, two = tmp_path / "whole", tmp_path / "one", tmp_path / "two"
+    batch.run_batch(root, whole, Scores(scores), settings="x")
+    batch.write_csv(whole / "grades.csv", load_records(whole).values())
+    first, second = Scores(scores), Scores(scores)
+    batch.run_batch(root, one, first, settings="x", shard=(1, 2))
+    batch.run_batch(root, two, second, settings="x", shard=(2, 2))
+    assert first.calls == ["ann", "cat", "eli"] and second.calls == ["ben", "dov"]
+
+    merged = tmp_path / "merged"
+    assert main(["merge", str(one), str(two), "--out", str(merged), "--no-gradebook"]) == 0
+    assert "5 students" in capsys.readouterr().out
+    assert (merged / "grades.csv").read_text() == (whole / "grades.csv").read_text()
+
+
+def test_merge_refuses_missing_shards_conflicts_and_other_settings(tmp_path, capsys):
+    """a missing slice, a student graded differently twice, another kit: one line, exit 2"""
+    root = fake_class(tmp_path / "submissions", *STUDENTS)
+    one, two, other = tmp_path / "one", tmp_path / "two", tmp_path / "other"
+    batch.run_batch(root, one, Scores(dict.fromkeys(STUDENTS, 1)), settings="x", shard=(1, 3))
+    batch.run_batch(root, two, Scores(dict.fromkeys(STUDENTS, 1)), settings="x", shard=(2, 3))
+    batch.run_batch(root, other, Scores(dict.fromkeys(STUDENTS, 2)), settings="x")
+    third = tmp_path / "three"
+    batch.run_batch(root, third, Scores(dict.fromkeys(STUDENTS, 1)), settings="y", shard=(3, 3))
+
+    def refused(*folders: Path) -> str:
+        args = ["merge", *map(str, folders), "--out", str(tmp_path / "m"), "--no-gradebook"]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        return err[0]
+
+    assert "missing shards 3/3" in refused(one, two)
+    assert "different results" in refused(one, other)
+    assert "different kit versions or settings" in refused(one, two, third)
+
+
+@pytest.mark.parametrize("spec", ["0/3", "4/3", "a/b", "3", "1/0", "-1/2", "1/2/3"])
+def test_a_bad_shard_spec_is_one_line_and_exit_2(tmp_path, capsys, spec):
+    """--shard takes K/N with 1 <= K <= N; anything else is one clear line"""
+    (tmp_path / "submissions").mkdir()
+    assert main(["batch", str(tmp_path / "submissions"), f"--shard={spec}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--shard {spec}: expected K/N" in err[0]

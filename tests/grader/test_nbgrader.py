@@ -129,3 +129,51 @@ def test_a_gradebook_that_cannot_be_opened_is_one_clear_error(tmp_path):
 
     with pytest.raises(GradingError, match="cannot open it"):
         gradebook.write("nosuchdriver://x/y", [])
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+def test_regrading_with_fewer_chapters_leaves_no_stale_rows(tmp_path):
+    """a chapter no longer in a student's record keeps no score of theirs; a chapter no student
+    has any more is no assignment; a record with no result clears the student; the teacher's
+    own assignments are never touched"""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    url = gradebook.url_of(str(tmp_path / "gradebook.db"))
+    with Gradebook(url) as book:
+        book.add_assignment("homework1")  # the teacher's own, in a shared database
+        book.add_student("ann")
+        book.add_submission("homework1", "ann")
+    both = {("ch03", 1): (4, 4), ("ch04", 1): (2, 5)}
+    records = {
+        "ann": Record("ann", "a1", result(both)),
+        "bob": Record("bob", "b1", result(both)),
+        "cy": Record("cy", "c1", result(both)),
+    }
+    assert sync_gradebook(tmp_path, url, records) == 3
+
+    # bob regraded with ch03 only: his ch04 score goes, ann's and cy's stay.
+    records["bob"] = Record("bob", "b2", result({("ch03", 1): (3, 4)}))
+    assert sync_gradebook(tmp_path, url, records) == 1
+    with Gradebook(url) as book:
+        with pytest.raises(MissingEntry):
+            book.find_submission("ch04", "bob")
+        assert book.find_submission("ch03", "bob").score == 3.0
+        assert book.find_submission("ch04", "ann").score == 2.0
+
+    # cy's submission can no longer be graded: nothing of hers stays.
+    records["cy"] = Record("cy", "c2", None, "not a checkout of this kit")
+    sync_gradebook(tmp_path, url, records)
+    with Gradebook(url) as book:
+        assert book.student_submissions("cy") == []
+
+    # ann regraded with ch03 only too: no one has ch04 any more, so it is no assignment.
+    records["ann"] = Record("ann", "a2", result({("ch03", 1): (1, 4)}))
+    sync_gradebook(tmp_path, url, records)
+    with Gradebook(url) as book:
+        assert sorted(a.name for a in book.assignments) == ["ch03", "homework1"]
+        assert book.find_submission("homework1", "ann") is not None
+
+    rows = nbgrader_export(url, tmp_path)
+    assert {r["assignment"] for r in rows} == {"ch03", "homework1"}
+    scores = {r["student_id"]: float(r["score"]) for r in rows if r["assignment"] == "ch03"}
+    assert scores == {"ann": 1.0, "bob": 3.0, "cy": 0.0}
