@@ -33,7 +33,7 @@ ANSWER = 20.0
 START = 60.0
 """Seconds the host may take to start (it loads the harness and freezegun once)."""
 BOOTSTRAP = (
-    "import sys; sys.path[:0] = {paths!r}; "
+    "import sys; sys.path[:] = {paths!r} + [p for p in sys.path if p]; "
     "from harness.isolation.host import main; main(sys.argv[1], int(sys.argv[2]))"
 )
 
@@ -76,12 +76,14 @@ class Host:
         }
         ours, theirs = socket.socketpair()
         paths = [str(p) for p in sandbox.import_roots()]
-        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP.format(paths=paths)]
+        # -E -s -S: no PYTHON* variables, no site packages (the environment is ours anyway,
+        # but for PYTHONHASHSEED, which bubblewrap sets again inside).
+        command = [sandbox.interpreter(), "-s", "-S", "-c", BOOTSTRAP.format(paths=paths)]
         command += [json.dumps(settings), str(theirs.fileno())]
         if self.namespace:
             command = sandbox.bubblewrap_command(visible, as_root=account is not None) + command
         self.log = tempfile.TemporaryFile()
-        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"} | sandbox.REPEATABLE
         if self.tmp is not None:
             environment |= {"TMPDIR": str(self.tmp), "HOME": str(self.tmp)}
         try:
@@ -94,6 +96,7 @@ class Host:
                 env=environment,
                 cwd=str(self.tmp) if self.tmp is not None else "/",
                 start_new_session=True,
+                preexec_fn=sandbox.fixed_addresses,
             )
         except OSError as error:
             raise HostLost(f"the learner host could not start ({error})") from None

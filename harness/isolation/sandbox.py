@@ -41,6 +41,23 @@ LEARNER_USER = "twm-learner"
 TMP_MEGABYTES = 64
 """Size of the learner's private /tmp under bubblewrap."""
 MODES = ("auto", "require", "none")
+REPEATABLE = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+"""The learner host's interpreter settings that make two runs alike: the same hash of every
+string (set and dict order), no byte code written."""
+_ADDR_NO_RANDOMIZE = 0x0040000
+
+
+def fixed_addresses() -> None:
+    """Linux: no address-space randomisation for the learner host (run between fork and exec),
+    so ``id()`` and the order of objects hashed by identity repeat from run to run."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    current = libc.personality(0xFFFFFFFF)
+    if current != -1:
+        libc.personality(current | _ADDR_NO_RANDOMIZE)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -252,6 +269,7 @@ def bubblewrap_command(extra: list[Path], *, as_root: bool) -> list[str]:
         "--die-with-parent",
         "--new-session",
         "--clearenv",
+        *(part for name, value in REPEATABLE.items() for part in ("--setenv", name, value)),
         "--setenv",
         "PATH",
         "/usr/bin:/bin",
