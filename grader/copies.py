@@ -360,7 +360,7 @@ def _digest_of(path: Path) -> str | None:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_BYTES:
             return None
         return digest(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
