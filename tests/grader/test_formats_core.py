@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import doctest
 import importlib
 import io
@@ -119,3 +120,21 @@ def test_docstring_examples(name: str):
     """every docstring example of the module runs as written"""
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted and result.failed == 0
+
+
+def test_copied_modules_round_trip_and_show_in_every_format_with_integrity(result):
+    copied = Integrity(copied=["exercises/ch03/at_least_once.py"])
+    assert not copied.clean
+    graded = dataclasses.replace(result, integrity=copied)
+    data = json.loads(render("json", graded))
+    assert data["integrity"]["copied"] == ["exercises/ch03/at_least_once.py"]
+    assert data["integrity"]["clean"] is False
+    assert SubmissionResult.from_json(data) == graded
+    older = {**data, "integrity": {"modified": [], "unexpected": [], "missing": [], "clean": True}}
+    assert SubmissionResult.from_json(older).integrity.copied == []  # a record from before
+    assert "- exercises/ch03/at\\_least\\_once.py" in render("md", graded)
+    rows = list(csv.DictReader(io.StringIO(render("csv", graded))))
+    assert ("exercises/ch03/at_least_once.py", "copied") in [(r["id"], r["status"]) for r in rows]
+    output = json.loads(render("gradescope", graded))["output"]
+    assert "exercises/ch03/at_least_once.py" in output
+    assert json.loads(render("gradescope", graded))["extra_data"]["integrity_clean"] is False
