@@ -264,8 +264,9 @@ def grade_in_subprocess(
 
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     limit = timeout + START_MARGIN
-    root = _private_folder(work if work is not None else Path(tempfile.gettempdir()))
-    tmp = Path(tempfile.mkdtemp(prefix="grading-", dir=root))
+    # Never chmod the system's temp folder itself: only a folder the batch made.
+    root = _private_folder(work) if work is not None else Path(tempfile.gettempdir())
+    tmp = Path(tempfile.mkdtemp(prefix="twm-batch-grading-", dir=root))
     try:
         os.chmod(tmp, 0o711)  # the sandboxes inside must be reachable by the learner's account
         private = Path(tempfile.mkdtemp(prefix="result-", dir=tmp))

@@ -50,7 +50,8 @@ def merge(folders: list[Path]) -> dict[str, Record]:
     settings: dict[str, Path] = {}
     shards: dict[int, set[int]] = {}
     for folder in folders:
-        if not (folder / "results").is_dir():
+        # An empty slice has no results/ (nor has its CI artifact), only its shard.txt.
+        if not (folder / "results").is_dir() and not (folder / SHARD_FILE).is_file():
             raise GradingError(f"{folder}: not a batch's output folder (it has no results/)")
         records, distrusted = check_records(folder)
         marker = folder / SHARD_FILE

@@ -92,6 +92,7 @@ def test_the_command_grades_in_parallel_into_one_csv_row_per_student(graded):
     assert bob[CHAPTER] == bob["total"] == bob["max_score"] != "0"
     assert 0 < float(carol["total"]) < float(carol["max_score"])
     assert all(f"exercises/{CHAPTER}" not in row["integrity"] for row in rows)
+    assert not batch.work_root(out).exists()  # every grading's TMPDIR went with it
 
 
 def test_a_rerun_of_the_command_grades_nothing_and_keeps_every_row(graded, class_dir, capsys):
@@ -405,49 +406,6 @@ def test_a_record_with_a_field_missing_is_distrusted_even_if_signed(tmp_path):
     again = Scores({"ann": 1})
     assert batch.run_batch(root, out, again, settings="x").distrusted == 1
     assert again.calls == ["ann"]
-
-
-STUDENTS = ("ann", "ben", "cat", "dov", "eli")
-
-
-def test_shards_cover_every_student_once_and_merge_into_the_unsharded_csv(tmp_path, capsys):
-    """--shard 1/2 and 2/2 grade disjoint slices covering the class; merged, the same CSV"""
-    root = fake_class(tmp_path / "submissions", *STUDENTS)
-    scores = dict(zip(STUDENTS, (0, 1, 2, 3, 4), strict=True))
-    whole, one, two = tmp_path / "whole", tmp_path / "one", tmp_path / "two"
-    batch.run_batch(root, whole, Scores(scores), settings="x")
-    batch.write_csv(whole / "grades.csv", load_records(whole).values())
-    first, second = Scores(scores), Scores(scores)
-    batch.run_batch(root, one, first, settings="x", shard=(1, 2))
-    batch.run_batch(root, two, second, settings="x", shard=(2, 2))
-    assert first.calls == ["ann", "cat", "eli"] and second.calls == ["ben", "dov"]
-
-    merged = tmp_path / "merged"
-    assert main(["merge", str(one), str(two), "--out", str(merged), "--no-gradebook"]) == 0
-    assert "5 students" in capsys.readouterr().out
-    assert (merged / "grades.csv").read_text() == (whole / "grades.csv").read_text()
-
-
-def test_merge_refuses_missing_shards_conflicts_and_other_settings(tmp_path, capsys):
-    """a missing slice, a student graded differently twice, another kit: one line, exit 2"""
-    root = fake_class(tmp_path / "submissions", *STUDENTS)
-    one, two, other = tmp_path / "one", tmp_path / "two", tmp_path / "other"
-    batch.run_batch(root, one, Scores(dict.fromkeys(STUDENTS, 1)), settings="x", shard=(1, 3))
-    batch.run_batch(root, two, Scores(dict.fromkeys(STUDENTS, 1)), settings="x", shard=(2, 3))
-    batch.run_batch(root, other, Scores(dict.fromkeys(STUDENTS, 2)), settings="x")
-    third = tmp_path / "three"
-    batch.run_batch(root, third, Scores(dict.fromkeys(STUDENTS, 1)), settings="y", shard=(3, 3))
-
-    def refused(*folders: Path) -> str:
-        args = ["merge", *map(str, folders), "--out", str(tmp_path / "m"), "--no-gradebook"]
-        assert main(args) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1
-        return err[0]
-
-    assert "missing shards 3/3" in refused(one, two)
-    assert "different results" in refused(one, other)
-    assert "different kit versions or settings" in refused(one, two, third)
 
 
 @pytest.mark.parametrize("spec", ["0/3", "4/3", "a/b", "3", "1/0", "-1/2", "1/2/3"])
