@@ -75,6 +75,9 @@ def render(result: SubmissionResult) -> str:
             lines += [f"{label}:", ""] + [f"- {text(name)}" for name in files] + [""]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {text(note)}" for note in result.notes]
+    if result.sandbox.get("missing"):
+        lines += ["", "## Sandbox", "", "Protections this machine could not give:", ""]
+        lines += [f"- {text(gap)}" for gap in result.sandbox["missing"]]
     visible = [t for t in result.tests if not t.hidden]
     failing = [t for t in visible if t.status != "passed"]
     lines += ["", "## Tests not passed" if failing else "## All tests passed", ""]
