@@ -303,6 +303,20 @@ def test_a_hung_grading_is_killed_with_its_whole_group_and_recorded_as_timed_out
     assert calls == ["dan"]
 
 
+def test_each_grading_leaves_no_temp_folder_once_its_child_is_gone(tmp_path, monkeypatch):
+    """the TMPDIR a child got (and the sandbox it made there) goes the moment it is killed"""
+    monkeypatch.setattr(batch, "START_MARGIN", 0.5)
+    fake_grader(monkeypatch, HANG, str(tmp_path / "grandchild.pid"))
+    work = tmp_path / "work"
+    with pytest.raises(batch.TimedOut, match="timed out"):
+        batch.grade_in_subprocess(tmp_path, timeout=0.5, work=work)
+    assert list(work.iterdir()) == []
+    fake_grader(monkeypatch, "import sys; sys.exit(130)")
+    with pytest.raises(RuntimeError, match="exited 130"):
+        batch.grade_in_subprocess(tmp_path, timeout=5, work=work)
+    assert list(work.iterdir()) == []
+
+
 def test_a_child_exiting_130_is_a_failed_grading_not_an_interrupt(tmp_path, monkeypatch, capsys):
     """without Ctrl-C in the batch, a child's exit 130 is a failure: reported, graded next run"""
     fake_grader(monkeypatch, "import sys; sys.exit(130)")
