@@ -422,6 +422,18 @@ def test_a_record_with_a_field_missing_is_distrusted_even_if_signed(tmp_path):
     assert again.calls == ["ann"]
 
 
+def test_a_shard_grades_its_slice_for_real_into_a_folder_of_its_own(class_dir, capsys):
+    """grader batch DIR --shard 2/3: only the second student by id, in DIR.grades-2-of-3"""
+    args = ["batch", str(class_dir), "--shard", "2/3", "--chapters", "ch00", "--no-gradebook"]
+    assert main([*args, "--quiet"]) == 0
+    assert "shard 2/3" in capsys.readouterr().out
+    out = class_dir.parent / "submissions.grades-2-of-3"
+    assert sorted(load_records(out)) == ["bob"]
+    assert (out / "shard.txt").read_text().strip() == "2/3"
+    assert [row["student"] for row in rows_of(out)] == ["bob"]
+    assert not batch.work_root(out).exists()
+
+
 @pytest.mark.parametrize("spec", ["0/3", "4/3", "a/b", "3", "1/0", "-1/2", "1/2/3"])
 def test_a_bad_shard_spec_is_one_line_and_exit_2(tmp_path, capsys, spec):
     """--shard takes K/N with 1 <= K <= N; anything else is one clear line"""
