@@ -241,6 +241,7 @@ def _integrity(result: SubmissionResult) -> str:
             ("modified", integrity.modified),
             ("unexpected", integrity.unexpected),
             ("missing", integrity.missing),
+            ("copied", integrity.copied),
         )
         if files
     ]

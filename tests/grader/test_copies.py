@@ -352,3 +352,17 @@ def test_unreadable_or_linked_modules_are_not_named(tmp_path: Path):
     assert copies.copied(sub, ["ch00/order_desk.py"], REFERENCES) == [
         "exercises/ch00/order_desk.py"
     ]
+
+
+def test_the_class_csv_names_a_copied_module(tmp_path):
+    """grades.csv does not call a submission clean when one of its modules is the reference"""
+    import csv
+
+    from grader.records import Record, write_csv
+    from grader.result import Integrity, SubmissionResult
+
+    copied = Integrity(copied=["exercises/ch03/at_least_once.py"])
+    result = SubmissionResult(1, 1, [], [], integrity=copied)
+    write_csv(tmp_path / "grades.csv", [Record("alice", "f", result)])
+    row = next(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert row["integrity"] == "copied: exercises/ch03/at_least_once.py"
