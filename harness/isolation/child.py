@@ -36,8 +36,7 @@ PREFIX = "[your code] "
 SHOWN = 20_000
 """Characters of the learner's output shown per test; the rest is counted, not shown."""
 
-_EXIT_BROKEN = 70  # the child's own machinery failed (EX_SOFTWARE)
-_EXIT_MEMORY = 71  # the child ran out of memory outside the learner's calls
+_EXIT_MEMORY = 71  # the learner process ran out of memory outside the learner's calls (host.py)
 
 
 class ProcessEnded(Exception):
@@ -141,7 +140,7 @@ class Child:
             sys.stdout.write(f"{PREFIX}... ({self._shown - SHOWN:,} more characters not shown)\n")
         self.output.close()
 
-    def _kill(self, *, block: bool = True) -> None:
+    def _kill(self) -> None:
         """End the learner process and everything it started (the host sweeps them)."""
         if self._ended_already:
             return
@@ -150,7 +149,7 @@ class Child:
         if self._status is None:
             self._status = status
 
-    def _reap(self, *, block: bool) -> int | None:
+    def _reap(self) -> int | None:
         if self._status is None and not self._ended_already:
             self._status = self.host.poll(self.pid)
         return self._status
@@ -182,7 +181,7 @@ class Child:
         """The exit status of a child whose socket closed (it may close it without exiting)."""
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
-            status = self._reap(block=False)
+            status = self._reap()
             if status is not None:
                 return status
             time.sleep(0.002)

@@ -146,7 +146,7 @@ class LearnerHost:
         learner, output = fds
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the learner process, which never returns
-            code = 70
+            code = 70  # EX_SOFTWARE: the learner process's own machinery failed
             try:
                 self.control.close()
                 _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the host
@@ -160,7 +160,7 @@ class LearnerHost:
                 side.serve(sock, self.root)
                 code = 0
             except MemoryError:
-                code = 71
+                code = 71  # out of memory outside the learner's calls (see child._EXIT_MEMORY)
             except BaseException:
                 import traceback
 
