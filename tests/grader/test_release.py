@@ -198,7 +198,14 @@ def submission_from(folder: Path, tmp_path: Path) -> Path:
 def test_a_submission_made_from_the_edition_grades_clean(kit: Path, released, tmp_path: Path):
     folder, _ = released
     sub = submission_from(folder, tmp_path)
-    shutil.copyfile(kit / "solutions/ch00/availability.py", sub / "exercises/ch00/availability.py")
+    # The learner's own answer (the reference itself would be listed as copied).
+    (sub / "exercises/ch00/availability.py").write_text(
+        "def chain_availability(availabilities):\n"
+        "    share = 1.0\n"
+        "    for up in availabilities:\n"
+        "        share = share * up\n"
+        "    return share\n"
+    )
     (sub / ".git").mkdir()  # a clone of the template repository
     result = grade_submission(sub, chapters=["ch00"], kit=kit)
     assert result.integrity.clean, result.integrity
