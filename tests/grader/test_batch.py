@@ -91,7 +91,11 @@ def test_the_command_grades_in_parallel_into_one_csv_row_per_student(graded):
     assert alice[CHAPTER] == alice["total"] == "0"
     assert bob[CHAPTER] == bob["total"] == bob["max_score"] != "0"
     assert 0 < float(carol["total"]) < float(carol["max_score"])
-    assert all(f"exercises/{CHAPTER}" not in row["integrity"] for row in rows)
+    # Learner modules are never tampering; bob's are the reference itself, which is named.
+    tampering = [part for row in rows for part in row["integrity"].split("; ")]
+    assert all(f"exercises/{CHAPTER}" not in part for part in tampering if "copied" not in part)
+    assert f"copied: exercises/{CHAPTER}/" in bob["integrity"]
+    assert "copied" not in alice["integrity"]  # untouched stubs are nobody's copy
     assert not batch.work_root(out).exists()  # every grading's TMPDIR went with it
 
 
