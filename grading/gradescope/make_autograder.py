@@ -18,10 +18,8 @@ digests of the committed solutions written here by the committed copy detector.
 from __future__ import annotations
 
 import argparse
-import io
 import subprocess
 import sys
-import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -61,23 +59,14 @@ def committed_files(
             f"{kit} is not a git checkout: the zip is built from a committed revision, so "
             f"build it from a clone of the kit (or run git init, git add and git commit there)"
         )
-    found = _git(kit, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if found.returncode != 0:
-        raise BuildError(f"--ref {ref}: no such commit in {kit} (give a tag, a branch or a commit)")
-    commit = found.stdout.decode().strip()
-    inside = Path(top.stdout.decode().strip()).resolve()
-    below = kit.resolve().relative_to(inside).as_posix()
-    tree = commit if below == "." else f"{commit}:{below}"
-    archived = _git(kit, "archive", "--format=tar", tree)
-    if archived.returncode != 0:
-        raise BuildError(f"git archive {tree} failed: {archived.stderr.decode().strip()}")
-    files: dict[str, tuple[bytes, int]] = {}
-    with tarfile.open(fileobj=io.BytesIO(archived.stdout)) as tar:
-        for member in tar.getmembers():
-            if member.isfile() and not member.name.startswith(excluded):
-                data = tar.extractfile(member)
-                files[member.name] = (data.read() if data else b"", member.mode)
-    return commit, files
+    from grader.errors import GradingError
+    from grader.release import committed  # the learner edition reads a commit the same way
+
+    try:
+        commit, files = committed(kit, ref)
+    except GradingError as error:
+        raise BuildError(str(error)) from None
+    return commit, {name: entry for name, entry in files.items() if not name.startswith(excluded)}
 
 
 _WRITE_DIGESTS = """
