@@ -31,27 +31,9 @@ def become_subreaper() -> bool:
 
 def descendants(pid: int | None = None) -> set[int]:
     """Every living process below ``pid`` (default: this one), from /proc."""
-    me = os.getpid() if pid is None else pid
-    parents: dict[int, int] = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return set()
-    for name in names:
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[0] != b"Z":
-                parents[int(name)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {me}
-    while frontier:
-        frontier = {p for p, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
+    from harness.isolation.host import descendants as below
+
+    return below(os.getpid() if pid is None else pid)
 
 
 def kill_leftovers(before: set[int], *, patience: float = 5.0) -> list[int]:

@@ -227,14 +227,12 @@ class LearnerHost:
                     entry.unlink()
 
 
-def _others(me: int, *, inside_namespace: bool) -> list[int]:
-    """The processes to sweep: in the host's own PID namespace, all but the host and the
-    namespace's init; elsewhere, the host's descendants (orphans come back to the host,
-    which is their subreaper)."""
+def living_parents() -> dict[int, int]:
+    """Every living (not zombie) process and its parent, from /proc (empty without /proc)."""
     try:
         names = os.listdir("/proc")
     except OSError:
-        return []
+        return {}
     parents: dict[int, int] = {}
     for name in names:
         if not name.isdigit():
@@ -246,14 +244,28 @@ def _others(me: int, *, inside_namespace: bool) -> list[int]:
             continue
         if fields[0] != b"Z":
             parents[int(name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int, parents: dict[int, int] | None = None) -> set[int]:
+    """Every living process below ``pid``."""
+    parents = living_parents() if parents is None else parents
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found - {pid}
+
+
+def _others(me: int, *, inside_namespace: bool) -> list[int]:
+    """The processes to sweep: in the host's own PID namespace, all but the host and the
+    namespace's init; elsewhere, the host's descendants (orphans come back to the host,
+    which is their subreaper)."""
+    parents = living_parents()
     if inside_namespace:
         return sorted(pid for pid in parents if pid not in (me, 1))
-    found: set[int] = set()
-    frontier = {me}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return sorted(found - {me})
+    return sorted(descendants(me, parents))
 
 
 def _processes_of(uid: int) -> int:
