@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import json
 import os
 import select
@@ -129,13 +130,7 @@ class Host:
 
     def spawn(self, limits: Limits, learner: socket.socket, output: IO, *, seed: int) -> int:
         """A new learner process for one test; its pid (in the host's namespace)."""
-        limits_dict = {
-            "answer": limits.answer,
-            "cpu": limits.cpu,
-            "memory": limits.memory,
-            "output": limits.output,
-        }
-        request = {"op": "spawn", "limits": limits_dict, "seed": seed}
+        request = {"op": "spawn", "limits": dataclasses.asdict(limits), "seed": seed}
         answer = self._request(request, fds=[learner.fileno(), output.fileno()])
         return int(answer["pid"])
 
