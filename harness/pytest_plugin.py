@@ -37,6 +37,7 @@ import pytest
 from harness import report
 from harness.errors import LearnerError, NotDone, TargetError
 from harness.explore import Explorer, PromiseBroken, ReplayError
+from harness.hints import Failure, Hint, choose
 from harness.isolation import NoAnswer, ProcessEnded
 from harness.kit import Kit
 from harness.manifest import Manifest, ManifestError
@@ -271,16 +272,19 @@ def _command(item: pytest.Item, *extra: str) -> str:
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def _hint(item: pytest.Item, promise: str | None = None) -> str | None:
-    """The task's hint for the broken promise, else its first hint."""
+def _hint(item: pytest.Item, failure: Failure) -> Hint | None:
+    """The hint that fits ``failure`` among the tasks sharing this test's module (harness.hints)."""
     chapter, task = _chapter_of(item), _task_of(item)
     if not chapter or not task:
         return None
     try:
-        found = _manifest(item.config).task(chapter, task)
+        return choose(_manifest(item.config), chapter, task, failure)
     except KeyError:
         return None
-    return found.hint_for(promise) if found else None
+
+
+def _test_name(item: pytest.Item) -> str:
+    return getattr(item, "originalname", None) or item.name
 
 
 def _roots(item: pytest.Item) -> list[Path]:
@@ -293,7 +297,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep: pytest.TestReport = outcome.get_result()
     if _chapter_of(item) is None:
         return
-    status, promise, message = rep.outcome, None, ""
+    status, promise, message, hint = rep.outcome, None, "", None
     if rep.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)  # e.g. no hidden trace for this test's pattern
     elif call.excinfo is not None and rep.when in ("setup", "call"):
@@ -307,11 +311,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if isinstance(error, PromiseBroken):
             replay = _command(item, "--replay", error.token)
             picture = _draw(item, error, title)
+            failure = Failure(
+                promise=error.promise.id,
+                anomalies=tuple(error.verdict.anomalies),
+                test=_test_name(item),
+            )
+            hint = _hint(item, failure)
             rep.longrepr = report.broken(
                 error,
                 title=title,
                 replay=replay,
-                hint=_hint(item, error.promise.id),
+                hint=hint and hint.text,
                 picture=picture,
             )
             status, promise, message = "failed", error.promise.id, error.verdict.observed
@@ -333,8 +343,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         elif isinstance(error, LearnerError):
             token = getattr(error, "token", None)
             replay = _command(item, "--replay", token) if token else None
+            hint = _hint(item, Failure.of_exception(error.original, test=_test_name(item)))
             rep.longrepr = report.learner_error(
-                error, title=title, roots=_roots(item), replay=replay, hint=_hint(item)
+                error, title=title, roots=_roots(item), replay=replay, hint=hint and hint.text
             )
             status = "timeout" if isinstance(error.original, NoAnswer) else "error"
             message = str(error)
@@ -351,13 +362,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             status, message = "timeout", "timed out"
         elif isinstance(error, (AssertionError, pytest.fail.Exception)) and rep.when == "call":
             message = str(error)
-            rep.longrepr = report.assertion(message, title=title, hint=_hint(item))
+            hint = _hint(item, Failure(test=_test_name(item)))
+            rep.longrepr = report.assertion(message, title=title, hint=hint and hint.text)
             status = "failed"
         else:
             message = str(error)
             status = "failed" if rep.when == "call" else "error"
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
-        _record(item, status, promise, message)
+        _record(item, status, promise, message, hint.id if hint else None)
 
 
 def _draw(item: pytest.Item, error: PromiseBroken, title: str) -> str | None:
@@ -375,7 +387,9 @@ def _draw(item: pytest.Item, error: PromiseBroken, title: str) -> str | None:
     return str((folder / name).relative_to(item.config.rootpath))
 
 
-def _record(item: pytest.Item, status: str, promise: str | None, message: str) -> None:
+def _record(
+    item: pytest.Item, status: str, promise: str | None, message: str, hint: str | None = None
+) -> None:
     points = item.get_closest_marker("points")
     item.config.stash[_state]["results"].append(
         {
@@ -386,6 +400,7 @@ def _record(item: pytest.Item, status: str, promise: str | None, message: str) -
             "max_points": points.args[0] if points and points.args else 0,
             "promise": promise,
             "message": message,
+            "hint": hint,
         }
     )
     if item.config.getoption("hidden_traces", None):

@@ -23,6 +23,9 @@ def chapters() -> list[str]:
     return sorted(p.name for p in EXERCISES.glob("ch*") if any(p.glob("test_*.py")))
 
 
+UNSET = '(unset: name it in mutant.toml, hint = "chNN.T#K" or "none")'
+
+
 @dataclass(frozen=True)
 class Mutant:
     path: Path
@@ -30,6 +33,8 @@ class Mutant:
     task: int
     breaks: str
     story: str
+    hint: str | None
+    """The hint its failure shows, ``chNN.T#K``; None when no hint fits (``hint = "none"``)."""
 
     @property
     def name(self) -> str:
@@ -41,7 +46,9 @@ def mutants() -> list[Mutant]:
     for meta in sorted(MUTANTS.glob("ch*/*/mutant.toml")):
         data = tomllib.loads(meta.read_text())
         chapter, _, task = data["task"].partition(".")
-        found.append(Mutant(meta.parent, chapter, int(task), data["breaks"], data["story"]))
+        hint = data.get("hint", UNSET)
+        hint = None if hint == "none" else hint
+        found.append(Mutant(meta.parent, chapter, int(task), data["breaks"], data["story"], hint))
     return found
 
 

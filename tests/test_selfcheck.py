@@ -3,7 +3,8 @@
 For every chapter: every graded test fails on the stubs, every test passes on
 the solutions, and every mutant (a known-wrong implementation a learner would
 plausibly write) is caught by at least one test of its task, which names the
-promise the mutant was written to break. Plus the manifest's rules
+promise the mutant was written to break and shows the hint an author chose for
+that mistake. Plus the manifest's rules
 (rustlings'): every task is in the manifest with its module in both trees,
 every stub has its TODO, no solution has one, every task has a mutant.
 """
@@ -15,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import pytest
-from selfcheck import EXERCISES, SOLUTIONS, Mutant, chapters, mutants, run_chapter
+from selfcheck import EXERCISES, SOLUTIONS, UNSET, Mutant, chapters, mutants, run_chapter
 
+from harness import promises
 from harness.manifest import Manifest
 
 MANIFEST = Manifest.load(EXERCISES / "info.toml")
@@ -57,6 +59,7 @@ def test_every_test_passes_on_the_solutions(chapter):
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_every_mutant_is_caught_naming_the_promise_it_breaks(mutant: Mutant):
     """each mutant is caught by a test of its task, for the promise it was written to break"""
+    assert mutant.hint != UNSET, f"{mutant.path / 'mutant.toml'}: hint {UNSET}"
     results = _all_runs()[f"mutant:{mutant.name}"]
     assert results, f"no test of {mutant.chapter} task {mutant.task} ran against {mutant.name}"
     caught = [r for r in results if r["status"] != "passed"]
@@ -68,6 +71,11 @@ def test_every_mutant_is_caught_naming_the_promise_it_breaks(mutant: Mutant):
     assert named, (
         f"{mutant.name} ({mutant.story}) is caught, but not for breaking {mutant.breaks!r}: "
         f"{[(r['id'], r['promise'], r['message']) for r in caught]}"
+    )
+    hinted = [r for r in named if r["hint"] == mutant.hint]
+    assert hinted, (
+        f"{mutant.name} breaks {mutant.breaks!r} as it should, but its failures show the hints "
+        f"{sorted({str(r['hint']) for r in named})}, not {mutant.hint}: {mutant.story}"
     )
 
 
@@ -108,3 +116,20 @@ def test_every_todo_names_a_task_of_the_manifest(chapter):
     for stub in (EXERCISES / chapter).glob("*.py"):
         for todo in re.findall(r"TODO\(([\w.]+)\)", stub.read_text()):
             assert todo in ids, f"{stub}: TODO({todo}) names no task of the manifest"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_hint_selector_names_a_real_promise_and_test(chapter):
+    """a hint_for selector that names an unknown promise or test would never be shown"""
+    known = {p.id for p in vars(promises).values() if isinstance(p, promises.Promise)}
+    known.add(promises.duplicates_within(1).id)
+    tests = set()
+    for path in (EXERCISES / chapter).glob("test_*.py"):
+        tests |= set(re.findall(r"^def (test_\w+)", path.read_text(), flags=re.M))
+    for task in MANIFEST.chapter(chapter).tasks:
+        for rule in task.hint_for:
+            for kind, value in rule.terms:
+                if kind == "promise":
+                    assert value in known, f"{task.id}: hint_for {rule.selector!r}: no such promise"
+                if kind == "test":
+                    assert value in tests, f"{task.id}: hint_for {rule.selector!r}: no such test"
