@@ -96,7 +96,7 @@ def grade_submission(
         if hidden_traces:
             folder = hidden_cases.copy_to(hidden_traces, sandbox.private / "hidden")
             key = hidden_cases.cache_key(the_kit, hidden_traces, selected)
-            hidden_lane = runner.Lane("hidden", sandbox, None, ["--hidden-traces", str(folder)])
+            hidden_lane = runner.Lane("hidden", sandbox, None, hidden_cases.options(folder))
             hidden_lane.tests = hidden_cases.remembered(key)
             if hidden_lane.tests is None:
                 lanes.append(_probe(the_kit, sandbox, hidden_traces, folder))
@@ -242,7 +242,7 @@ def _probe(
     solutions = kit.root / "solutions"
     reference = all((solutions / chapter).is_dir() for chapter in traces)
     first = [str(sandbox.target / chapter) for chapter in sorted(traces)]
-    lane = runner.Lane("probe", sandbox, None, ["--hidden-traces", str(folder)], first=first)
+    lane = runner.Lane("probe", sandbox, None, hidden_cases.options(folder), first=first)
     lane.target = solutions if reference else kit.exercises
     lane.reference = reference
     lane.repeat = False  # the kit's own modules: only which tests apply matters here

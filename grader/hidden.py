@@ -92,6 +92,12 @@ def remember(key: tuple, tests: list[str]) -> None:
     _probes[key] = tests
 
 
+def options(folder: Path) -> list[str]:
+    """The pytest options of a run over the hidden traces in ``folder``, and over nothing
+    else: the visible run has already drawn the generated traces."""
+    return ["--hidden-traces", str(folder), "--hidden-only"]
+
+
 def copy_to(traces: dict[str, list[Path]], destination: Path) -> Path:
     """Copy the hidden traces into ``destination`` (private to the grader); return it."""
     for chapter, paths in traces.items():

@@ -36,6 +36,7 @@ class Kit:
         traces_dir: Path,
         explorer: Explorer,
         hidden_dir: Path | None = None,
+        generated: bool = True,
     ) -> None:
         self.target = target
         self.traces_dir = traces_dir
@@ -44,6 +45,8 @@ class Kit:
         """Grading's hidden cases: traces come from here instead, and a test none of them
         fits is skipped (``--hidden-traces``)."""
         self.hidden_served = 0
+        self.generated = generated
+        """False under ``--hidden-only``: :meth:`random_faults` draws nothing."""
 
     def component(self, module: str, name: str) -> Any:
         """The learner's class or function ``name`` from ``module`` of the target."""
@@ -91,8 +94,8 @@ class Kit:
     def random_faults(
         self, workload: ModuleType, factory: Factory, promises: Sequence[Promise], **options: Any
     ) -> int:
-        if self.hidden_dir is not None:
-            # Hidden cases are the teacher's traces; the generated ones already ran visibly.
+        if not self.generated:
+            # The grader's hidden lane: its visible lane has already drawn the generated traces.
             if not self.hidden_served:
                 import pytest
 

@@ -12,7 +12,9 @@ Options (group "talking with messages"):
 - ``--results-stream FILE``: also append each outcome to FILE as one JSON line the
   moment it is known, so a run that dies keeps what it had recorded (the grader);
 - ``--hidden-traces DIR``: run each test over the hidden traces ``DIR/chNN/*.toml``
-  matching its pattern instead of the visible ones (the grader's hidden cases);
+  matching its pattern instead of the visible ones; the generated traces run as
+  usual. ``--hidden-only`` skips those too, so only hidden cases run (the grader's
+  hidden lane, whose visible lane has already drawn the generated traces);
 - ``--isolate``: never import the learner's modules into this process; run them in a
   child process per test that reaches the world only through the ports (the grader;
   see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits.
@@ -91,6 +93,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="DIR",
         help="use the hidden traces DIR/chNN/*.toml matching each test's pattern (grading)",
+    )
+    group.addoption(
+        "--hidden-only",
+        action="store_true",
+        default=False,
+        help="with --hidden-traces: run only the hidden cases, not the generated traces",
     )
     group.addoption(
         "--isolate",
@@ -246,6 +254,7 @@ def kit(request: pytest.FixtureRequest) -> Iterator[Kit]:
         traces_dir=Path(request.path).parent / "traces",
         explorer=explorer,
         hidden_dir=Path(hidden) / Path(request.path).parent.name if hidden else None,
+        generated=not (hidden and config.getoption("hidden_only")),
     )
     if hasattr(target, "close"):
         target.close()  # under --isolate: stop this test's learner process

@@ -213,3 +213,18 @@ def test_an_unknown_chapter_lists_the_known_ones(chapter):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "there is no exercises/ch07" in result.stderr.str()
     assert "ch99" in result.stderr.str()
+
+
+def test_hidden_traces_alone_still_draw_the_generated_traces(chapter):
+    """--hidden-traces replaces the visible traces, never the generated ones; --hidden-only does"""
+    write_consumer(chapter, ACK_FIRST)
+    (chapter.path / "hidden/ch99").mkdir(parents=True)
+    (chapter.path / "hidden/ch99/mine.toml").write_text(TRACE)
+    for extra, generated in (((), "failed"), (("--hidden-only",), "skipped")):
+        chapter.runpytest_inprocess(
+            "exercises/ch99", "--hidden-traces", "hidden", *extra, "--results-json", "out.json"
+        )
+        results = json.loads((chapter.path / "out.json").read_text())["tests"]
+        by_task = {r["task"]: r for r in results}
+        assert by_task[1]["status"] == "failed" and by_task[1]["hidden_traces"] == 1, extra
+        assert by_task[2]["status"] == generated, (extra, by_task[2])
