@@ -186,10 +186,29 @@ COMMITTED_PROCESSED = Promise(
     "nothing committed was skipped",
     checkers.committed_processed,
 )
+COMMITS_NEXT_OFFSET = Promise(
+    "commits-next-offset",
+    "a commit names the next record to read, the last processed record's offset + 1: never "
+    "a record already processed",
+    checkers.commits_next_offset,
+)
+RESUMES_AT_COMMITTED = Promise(
+    "resumes-at-committed",
+    "a member given a partition starts reading it where its group left off: at the committed "
+    "offset, or at the oldest record left when there is none or retention removed it",
+    checkers.resumes_at_committed,
+)
+HANDOVER_REPEATS_NOTHING = Promise(
+    "no-duplicate",
+    "unless a member crashed, no order is shipped twice, however often the group moved its "
+    "partitions: nothing is duplicated",
+    checkers.no_duplicate_without_crash,
+)
 REPLAY_CONVERGES = Promise(
     "replay-converges",
     "a read model that replays the log from the beginning ends in the same state, "
-    "whenever it starts and whatever crashes: nothing missing, nothing counted twice",
+    "whenever it starts and whatever crashes: nothing missing, nothing counted twice, "
+    "nothing out of log order",
     checkers.replay_converges,
 )
 PROJECTION = Promise(

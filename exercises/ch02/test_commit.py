@@ -3,7 +3,9 @@
 import pytest
 
 from harness.promises import (
+    COMMITS_NEXT_OFFSET,
     COMMITTED_PROCESSED,
+    HANDOVER_REPEATS_NOTHING,
     NO_DUPLICATE,
     NO_LOSS,
     NO_SWALLOW,
@@ -25,7 +27,7 @@ def test_every_order_is_shipped_once_and_committed(kit):
         shipping_log,
         consumer,
         kit.traces("restart-*"),
-        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, NO_DUPLICATE, SETTLED],
+        [NO_SWALLOW, COMMITS_NEXT_OFFSET, COMMITTED_PROCESSED, NO_LOSS, NO_DUPLICATE, SETTLED],
     )
 
 
@@ -38,5 +40,13 @@ def test_a_restart_skips_nothing_committed(kit):
         shipping_log,
         consumer,
         kit.traces("restart-*"),
-        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED, duplicates_within(3)],
+        [
+            NO_SWALLOW,
+            COMMITS_NEXT_OFFSET,
+            COMMITTED_PROCESSED,
+            NO_LOSS,
+            SETTLED,
+            HANDOVER_REPEATS_NOTHING,
+            duplicates_within(3),
+        ],
     )

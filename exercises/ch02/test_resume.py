@@ -2,35 +2,65 @@
 
 import pytest
 
-from harness.promises import COMMITTED_PROCESSED, NO_DUPLICATE, NO_LOSS, NO_SWALLOW, SETTLED
+from harness.promises import (
+    COMMITS_NEXT_OFFSET,
+    COMMITTED_PROCESSED,
+    NO_DUPLICATE,
+    NO_LOSS,
+    NO_SWALLOW,
+    RESUMES_AT_COMMITTED,
+    SETTLED,
+    duplicates_within,
+)
 from harness.workloads import shipping_log
 
 MODULE, NAME = "ch02/shipping.py", "ShippingConsumer"
+
+GOOD_DAY = [
+    NO_SWALLOW,
+    RESUMES_AT_COMMITTED,
+    COMMITS_NEXT_OFFSET,
+    COMMITTED_PROCESSED,
+    NO_LOSS,
+    NO_DUPLICATE,
+    SETTLED,
+]
 
 
 @pytest.mark.task(2)
 @pytest.mark.points(1)
 def test_a_new_group_ships_what_was_waiting(kit):
-    """a group with no committed offset, or one that retention passed, ships every record left"""
+    """a group with no committed offset ships every record already waiting"""
     consumer = kit.component(MODULE, NAME)
-    kit.once(
-        shipping_log,
-        consumer,
-        kit.traces("resume-*"),
-        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, NO_DUPLICATE, SETTLED],
-    )
+    kit.once(shipping_log, consumer, kit.traces("resume-new-*"), GOOD_DAY)
+
+
+@pytest.mark.task(2)
+@pytest.mark.points(1)
+def test_a_commit_that_retention_passed_resumes_at_the_oldest_record(kit):
+    """a group whose committed offset retention removed ships every record left"""
+    consumer = kit.component(MODULE, NAME)
+    kit.once(shipping_log, consumer, kit.traces("resume-after-*"), GOOD_DAY)
 
 
 @pytest.mark.task(2)
 @pytest.mark.points(2)
 def test_a_restart_resumes_at_the_committed_offset(kit):
-    """after any single crash, shipping resumes at the committed offset: nothing is skipped"""
+    """after any single crash, shipping resumes at the committed offset: nothing skipped"""
     consumer = kit.component(MODULE, NAME)
     kit.every_single_crash(
         shipping_log,
         consumer,
         kit.traces("resume-*"),
-        [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED],
+        [
+            NO_SWALLOW,
+            RESUMES_AT_COMMITTED,
+            COMMITS_NEXT_OFFSET,
+            COMMITTED_PROCESSED,
+            NO_LOSS,
+            SETTLED,
+            duplicates_within(3),
+        ],
     )
 
 
@@ -39,4 +69,16 @@ def test_a_restart_resumes_at_the_committed_offset(kit):
 def test_restarts_resume_at_the_committed_offset_under_many_crashes(kit):
     """under several crashes and idle spells, every restart resumes where the group committed"""
     consumer = kit.component(MODULE, NAME)
-    kit.random_faults(shipping_log, consumer, [NO_SWALLOW, COMMITTED_PROCESSED, NO_LOSS, SETTLED])
+    kit.random_faults(
+        shipping_log,
+        consumer,
+        [
+            NO_SWALLOW,
+            RESUMES_AT_COMMITTED,
+            COMMITS_NEXT_OFFSET,
+            COMMITTED_PROCESSED,
+            NO_LOSS,
+            SETTLED,
+            duplicates_within(3),
+        ],
+    )

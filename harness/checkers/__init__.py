@@ -31,7 +31,13 @@ from harness.checkers.desk import (
     reaches_every_service,
     refuses_when_broker_down,
 )
-from harness.checkers.offsets import committed_processed, replay_converges
+from harness.checkers.offsets import (
+    commits_next_offset,
+    committed_processed,
+    no_duplicate_without_crash,
+    replay_converges,
+    resumes_at_committed,
+)
 from harness.checkers.ordering import (
     bounded,
     gap_escalated_in_time,
@@ -67,6 +73,9 @@ __all__ = [
     "answered_in_time",
     "answered_once",
     "committed_processed",
+    "commits_next_offset",
+    "resumes_at_committed",
+    "no_duplicate_without_crash",
     "replay_converges",
     "within_retention",
     "per_key_order",

@@ -1,9 +1,11 @@
-"""Offsets on the log (ch02): what a group committed was processed; a replay converges."""
+"""Offsets on the log (ch02): what a group committed was processed, a commit names the next
+record, a member resumes where its group left off; a replay converges."""
 
 from __future__ import annotations
 
 import re
 
+from harness.checkers.delivery import no_duplicate
 from harness.checkers.verdict import Verdict, _holds, _orders
 from harness.outcome import Outcome
 
@@ -51,6 +53,90 @@ def committed_processed(outcome: Outcome) -> Verdict:
                 marks.setdefault(index, f"commits past {key}, never {outcome.effect}")
                 break
     return Verdict(False, {"lost": sorted(set(keys))}, observed, marks)
+
+
+def commits_next_offset(outcome: Outcome) -> Verdict:
+    """No commit names a record its member had already processed since it got the partition.
+
+    The committed offset is the *next* record to read: after processing the
+    record at offset 4, commit 5. Reads ``outcome.notes["log"]["commits"]``: one
+    entry per partition a commit wrote (``step``, ``member``, ``partition``,
+    ``offset``, and ``shipped``: whether that member had processed the record
+    at ``offset`` since its last assignment).
+    """
+    log = _log_notes(outcome, "commits")
+    topic, orders = log["topic"], log.get("orders", {})
+    wrong = [c for c in log["commits"] if c["shipped"]]
+    if not wrong:
+        return _holds()
+    first = wrong[0]
+    p, o = first["partition"], first["offset"]
+    order = orders.get(p, {}).get(o, f"{topic}[{p}] {o}")
+    observed = (
+        f"{first['member']} committed {topic}[{p}]={o} after it {outcome.effect} {order}, "
+        f"the record at offset {o} itself: the committed offset is the next record to read, "
+        f"{o + 1}, so the group would read {order} again (stuck)"
+    )
+    keys = sorted({orders.get(c["partition"], {}).get(c["offset"], "?") for c in wrong})
+    marks = {first["step"]: f"names {order}, already {outcome.effect}: commit {o + 1}"}
+    return Verdict(False, {"stuck": keys}, observed, marks)
+
+
+def resumes_at_committed(outcome: Outcome) -> Verdict:
+    """Each member starts reading a partition it is given where its group left off.
+
+    That is the group's committed offset or, when the group has none or
+    retention removed the record it points at, the oldest record left. Reads
+    ``outcome.notes["log"]["starts"]``: one entry per (assignment, partition)
+    the member read (``step``, ``member``, ``partition``, ``offset`` where it
+    started, ``expected``, ``committed``, ``end``: the log's end then).
+    """
+    log = _log_notes(outcome, "starts")
+    topic, orders = log["topic"], log.get("orders", {})
+    for start in log["starts"]:
+        p, began, expected = start["partition"], start["offset"], start["expected"]
+        if began == expected:
+            continue
+        committed = start["committed"]
+        if committed is None:
+            where = f"the group has no committed offset, and the oldest record left is {expected}"
+        elif committed < expected:
+            where = (
+                f"the group's committed offset {committed} was removed by retention, and the "
+                f"oldest record left is {expected}"
+            )
+        else:
+            where = f"the group's committed offset is {expected}"
+        if began > expected:
+            span = range(expected, min(began, start["end"]))
+            keys = [orders.get(p, {}).get(o, f"{topic}[{p}] {o}") for o in span]
+            word, what, mark = "lost", "skipped", "starts past where the group left off"
+        else:
+            span = range(began, expected)
+            keys = [orders.get(p, {}).get(o, f"{topic}[{p}] {o}") for o in span]
+            word, what = "duplicated", "read again, below the committed offset"
+            mark = "starts below where the group left off"
+        skipped = f": {', '.join(keys)} {what}" if keys else ""
+        observed = (
+            f"{start['member']} started reading {topic}[{p}] at offset {began}, but {where}"
+            f"{skipped} ({word})"
+        )
+        return Verdict(False, {word: keys}, observed, {start["step"]: mark})
+    return _holds()
+
+
+def no_duplicate_without_crash(outcome: Outcome) -> Verdict:
+    """A run without a crash applies no effect twice, however the group moved partitions."""
+    if outcome.crashes:
+        return _holds()
+    return no_duplicate(outcome)
+
+
+def _log_notes(outcome: Outcome, part: str) -> dict:
+    log = outcome.notes.get("log")
+    if log is None or part not in log:
+        raise ValueError(f"this checker reads outcome.notes['log'][{part!r}], from shipping-log")
+    return log
 
 
 def replay_converges(outcome: Outcome) -> Verdict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from harness.faults import Gate
 from harness.log import InvalidCommit, Log, OffsetOutOfRange, Record, Reset
@@ -23,6 +23,11 @@ class LogClient:
     - A new client (after a restart) resumes at the group's committed offsets.
 
     The position lives in this client's memory: a crash forgets it.
+
+    ``observer`` (for workloads) hears what took effect, from inside the call:
+    ``observer("read", partition, offset)`` when a poll reads a partition from
+    ``offset`` (after any reset), ``observer("commit", partition, offset)`` for
+    each partition a commit wrote.
     """
 
     def __init__(
@@ -37,6 +42,7 @@ class LogClient:
         now,
         reset: Reset = "earliest",
         max_poll_records: int = MAX_POLL_RECORDS,
+        observer: Callable[[str, int, int], None] | None = None,
     ) -> None:
         if reset not in ("earliest", "latest", "none"):
             raise ValueError(f"reset is 'earliest', 'latest' or 'none', got {reset!r}")
@@ -49,6 +55,7 @@ class LogClient:
         self._now = now
         self._reset = reset
         self._max = max_poll_records
+        self._observer = observer
         self._assigned: list[int] = []
         self._positions: dict[int, int] = {}
 
@@ -123,6 +130,8 @@ class LogClient:
                     # Retention removed the records at our position: the reset policy decides.
                     del self._positions[partition]
                     start = self._position(partition, ignore_committed=True)
+                if self._observer is not None:
+                    self._observer("read", partition, start)
                 got = self._log.read(self.topic, partition, start, limit - len(records))
                 if got:
                     self._positions[partition] = got[-1].offset + 1
@@ -153,6 +162,8 @@ class LogClient:
                 self._log.check_commit(self.topic, partition, offset)
             for partition, offset in sorted(offsets.items()):
                 self._log.commit(self.group, self.topic, partition, offset)
+                if self._observer is not None:
+                    self._observer("commit", partition, offset)
             self._timeline.record(self._now(), self._member, "log", what)
 
         self._gate.call(what, effect)

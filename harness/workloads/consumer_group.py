@@ -117,11 +117,21 @@ class _Member:
 class ConsumerGroup:
     """The coordinator of one group on one topic: who owns which partition, and telling them."""
 
-    def __init__(self, world: World, log: Log, *, group: str, topic: str) -> None:
+    def __init__(
+        self,
+        world: World,
+        log: Log,
+        *,
+        group: str,
+        topic: str,
+        on_assign: Callable[[str, list[int]], None] | None = None,
+    ) -> None:
         self._world = world
         self._log = log
         self.group = group
         self.topic = topic
+        self._on_assign = on_assign
+        """Told ``(member, partitions)`` at each assignment, before the member's listener."""
         self._members: dict[str, _Member] = {}
         self._scheduled = False
 
@@ -166,6 +176,8 @@ class ConsumerGroup:
             partitions = assignment.get(name, [])
             member.client.assign(partitions)
             self._record(name, "assign " + self._spans(partitions))
+            if self._on_assign is not None:
+                self._on_assign(name, list(partitions))
             callback = getattr(member.listener, "on_partitions_assigned", None)
             if callback is not None:
                 member.host.invoke(

@@ -10,6 +10,13 @@ Two groups read the same ``orders`` topic (see
   committed everything. It keeps, in memory, each customer's orders in the
   order they were placed, and shows them through ``view()``.
 
+A trace may let retention remove the oldest records of a partition
+(``retention``), but only before the read model starts: those records are gone
+for everyone, and its view is built from the records left, from the oldest one
+on (not from offset 0). Retention that strikes later would take records from
+under a read model that is still catching up, which no view could converge
+past, so a trace that asks for it is refused.
+
 Committed offsets belong to a group: whatever ``shipping`` committed says
 nothing about ``history``. The read model's clients use Kafka's default reset
 policy, ``latest`` (unless the trace's ``reset`` setting says otherwise): a new
@@ -18,7 +25,7 @@ record already there. A crash wipes the read model's memory; its next
 incarnation must build the same view again.
 
 The outcome carries the read model's final view (``notes["view"]``) and the
-view folded from every record of the log once (``notes["expected"]``), for
+view folded once from every record retention left, in log order (``notes["expected"]``), for
 :func:`harness.checkers.replay_converges`.
 
 The learner's component is built as ``factory(client=...)`` and must have
@@ -35,9 +42,9 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports.log_client import LogClient
 from harness.ports.warehouse import Warehouse
-from harness.traces import NUMBER, POSITIVE, STRING, Trace, Vocabulary
+from harness.traces import NUMBER, POSITIVE, STRING, Trace, TraceError, Vocabulary
 from harness.workloads.consumer_group import ConsumerGroup, Poller, next_step_time
-from harness.workloads.orders_topic import APPEND, TOPIC, OrdersTopic
+from harness.workloads.orders_topic import APPEND, RETENTION, TOPIC, OrdersTopic
 from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
@@ -48,7 +55,7 @@ SHIPPING_GROUP = "shipping"
 SHIPPER = "shipping-1"
 
 VOCABULARY = Vocabulary(
-    actions={"append": APPEND},
+    actions={"append": APPEND, "retention": RETENTION},
     settings={
         "partitions": (POSITIVE, 2),
         "max_poll_records": (POSITIVE, 2),
@@ -117,7 +124,15 @@ def run(
         poller = Poller(world, host, client, instance.poll_once, log=log, next_step=next_step)
         groups[GROUP].join(host, client, instance, poller)
 
-    pending = schedule_steps(scheduler, trace.steps, {"append": topic.append})
+    for index, step in enumerate(trace.steps):
+        if step.action == "retention" and step.at >= settings["start"]:
+            raise TraceError(
+                f"{trace.source or trace.name}: steps[{index}].at: retention in a history trace "
+                f"must come before the read model starts (settings.start = {settings['start']}), "
+                f"got {step.at}"
+            )
+    actions = {"append": topic.append, "retention": topic.remove_before}
+    pending = schedule_steps(scheduler, trace.steps, actions)
     next_step = next_step_time(trace.steps, pending)
     shipper = world.host(SHIPPER, start_shipper, under_test=False)
     read_model = world.host(UNDER_TEST, start_read_model)
@@ -130,7 +145,8 @@ def run(
     notes["view"] = _plain_view(view, timeline) if view is not None else {}
     expected: dict[str, list[str]] = {}
     for partition in sorted(topic.records):
-        for offset in sorted(topic.records[partition]):
+        left = log.start_offset(TOPIC, partition)
+        for offset in sorted(o for o in topic.records[partition] if o >= left):
             value = topic.values[topic.records[partition][offset]]
             expected.setdefault(value["customer"], []).append(value["order_id"])
     notes["expected"] = expected

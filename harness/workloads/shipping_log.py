@@ -16,7 +16,12 @@ records of a partition (``retention``).
 
 The effect that counts is the shipment. The outcome says, per record, whether
 the group shipped it and where its committed offsets ended
-(``notes["log"]``), for :func:`harness.checkers.committed_processed`. Two kinds
+(``notes["log"]``), for :func:`harness.checkers.committed_processed`. It also
+says where each member started reading each partition it was given
+(``notes["log"]["starts"]``, for :func:`harness.checkers.resumes_at_committed`)
+and, for each commit, whether it named a record that member had already
+shipped since it got the partition (``notes["log"]["commits"]``, for
+:func:`harness.checkers.commits_next_offset`). Two kinds
 of records are left out of ``accepted``: those below an offset the group
 committed before the run (handled then), and those that retention removed
 before the group shipped them (no consumer could read them: not *lost* by the
@@ -73,12 +78,57 @@ def run(
     log, reset = topic.log, topic.reset()
     shipped: dict[str, list[int]] = {}
     expired: set[str] = set()
-    group = ConsumerGroup(world, log, group=GROUP, topic=TOPIC)
     hosts: dict[str, Component] = {}
+    # Per member, since its last assignment: the records it shipped, the partitions not read yet.
+    since: dict[str, set[tuple[int, int]]] = {}
+    unread: dict[str, set[int]] = {}
+    starts: list[dict[str, Any]] = []
+    commits: list[dict[str, Any]] = []
+
+    def assigned(member: str, partitions: list[int]) -> None:
+        since[member], unread[member] = set(), set(partitions)
+
+    group = ConsumerGroup(world, log, group=GROUP, topic=TOPIC, on_assign=assigned)
 
     def book(actor: str, order_id: str) -> None:
         shipped.setdefault(order_id, []).append(len(timeline))
         timeline.record(world.now(), actor, "warehouse", f"ship {order_id}")
+        for partition, records in topic.records.items():
+            for offset, message_id in records.items():
+                if topic.values[message_id]["order_id"] == order_id:
+                    since.setdefault(actor, set()).add((partition, offset))
+
+    def observer(member: str) -> Callable[[str, int, int], None]:
+        def observe(kind: str, partition: int, offset: int) -> None:
+            if kind == "commit":
+                done = (partition, offset) in since.get(member, ())
+                commits.append(
+                    {
+                        "step": len(timeline),
+                        "member": member,
+                        "partition": partition,
+                        "offset": offset,
+                        "shipped": done,
+                    }
+                )
+            elif kind == "read" and partition in unread.get(member, ()):
+                unread[member].discard(partition)
+                committed = log.committed(GROUP, TOPIC, partition)
+                first = log.start_offset(TOPIC, partition)
+                usable = committed is not None and committed >= first
+                starts.append(
+                    {
+                        "step": len(timeline),
+                        "member": member,
+                        "partition": partition,
+                        "offset": offset,
+                        "expected": committed if usable else first,
+                        "committed": committed,
+                        "end": log.end_offset(TOPIC, partition),
+                    }
+                )
+
+        return observe
 
     def start(host: Component) -> None:
         client = LogClient(
@@ -91,6 +141,7 @@ def run(
             now=world.now,
             reset=reset,
             max_poll_records=settings["max_poll_records"],
+            observer=observer(host.name),
         )
         instance = factory(client=client, warehouse=Warehouse(book, host.gate))
         poller = Poller(world, host, client, instance.poll_once, log=log, next_step=next_step)
@@ -148,7 +199,18 @@ def run(
         first = max(committed_offset or 0, log.start_offset(TOPIC, partition))
         records = topic.records[partition]
         unsettled += [records[o] for o in range(first, log.end_offset(TOPIC, partition))]
-    notes["log"] = {"topic": TOPIC, "committed": offsets, "records": topic.records}
+    orders = {
+        p: {o: topic.values[m]["order_id"] for o, m in records.items()}
+        for p, records in topic.records.items()
+    }
+    notes["log"] = {
+        "topic": TOPIC,
+        "committed": offsets,
+        "records": topic.records,
+        "orders": orders,
+        "starts": starts,
+        "commits": commits,
+    }
     world.close()
     return Outcome(
         accepted={m: o for m, o in topic.accepted.items() if m not in expired},
