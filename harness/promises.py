@@ -204,6 +204,12 @@ HANDOVER_REPEATS_NOTHING = Promise(
     "partitions: nothing is duplicated",
     checkers.no_duplicate_without_crash,
 )
+REPEATS_WITHIN_EVERY = Promise(
+    "bounded-duplicates",
+    "each crash ships again at most `every` orders (3 unless the trace sets it), the ones "
+    "shipped since the last commit",
+    checkers.duplicates_within_every,
+)
 REPLAY_CONVERGES = Promise(
     "replay-converges",
     "a read model that replays the log from the beginning ends in the same state, "

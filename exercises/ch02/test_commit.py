@@ -9,8 +9,8 @@ from harness.promises import (
     NO_DUPLICATE,
     NO_LOSS,
     NO_SWALLOW,
+    REPEATS_WITHIN_EVERY,
     SETTLED,
-    duplicates_within,
 )
 from harness.workloads import shipping_log
 from harness.workloads.consumer_group import without_listener
@@ -47,6 +47,6 @@ def test_a_restart_skips_nothing_committed(kit):
             NO_LOSS,
             SETTLED,
             HANDOVER_REPEATS_NOTHING,
-            duplicates_within(3),
+            REPEATS_WITHIN_EVERY,
         ],
     )

@@ -9,9 +9,9 @@ from harness.promises import (
     NO_DUPLICATE,
     NO_LOSS,
     NO_SWALLOW,
+    REPEATS_WITHIN_EVERY,
     RESUMES_AT_COMMITTED,
     SETTLED,
-    duplicates_within,
 )
 from harness.workloads import shipping_log
 
@@ -25,7 +25,7 @@ UNDER_CRASHES = [
     NO_LOSS,
     SETTLED,
     HANDOVER_REPEATS_NOTHING,
-    duplicates_within(3),
+    REPEATS_WITHIN_EVERY,
 ]
 
 

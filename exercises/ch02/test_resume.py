@@ -8,9 +8,9 @@ from harness.promises import (
     NO_DUPLICATE,
     NO_LOSS,
     NO_SWALLOW,
+    REPEATS_WITHIN_EVERY,
     RESUMES_AT_COMMITTED,
     SETTLED,
-    duplicates_within,
 )
 from harness.workloads import shipping_log
 
@@ -59,7 +59,7 @@ def test_a_restart_resumes_at_the_committed_offset(kit):
             COMMITTED_PROCESSED,
             NO_LOSS,
             SETTLED,
-            duplicates_within(3),
+            REPEATS_WITHIN_EVERY,
         ],
     )
 
@@ -79,6 +79,6 @@ def test_restarts_resume_at_the_committed_offset_under_many_crashes(kit):
             COMMITTED_PROCESSED,
             NO_LOSS,
             SETTLED,
-            duplicates_within(3),
+            REPEATS_WITHIN_EVERY,
         ],
     )

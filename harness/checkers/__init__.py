@@ -34,6 +34,7 @@ from harness.checkers.desk import (
 from harness.checkers.offsets import (
     commits_next_offset,
     committed_processed,
+    duplicates_within_every,
     no_duplicate_without_crash,
     replay_converges,
     resumes_at_committed,
@@ -76,6 +77,7 @@ __all__ = [
     "commits_next_offset",
     "resumes_at_committed",
     "no_duplicate_without_crash",
+    "duplicates_within_every",
     "replay_converges",
     "within_retention",
     "per_key_order",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from harness.checkers.delivery import no_duplicate
+from harness.checkers.delivery import duplicates_within, no_duplicate
 from harness.checkers.verdict import Verdict, _holds, _orders
 from harness.outcome import Outcome
 
@@ -123,6 +123,11 @@ def resumes_at_committed(outcome: Outcome) -> Verdict:
         )
         return Verdict(False, {word: keys}, observed, {start["step"]: mark})
     return _holds()
+
+
+def duplicates_within_every(outcome: Outcome) -> Verdict:
+    """Each crash applies at most ``notes["every"]`` effects again: those since the last commit."""
+    return duplicates_within(outcome, per_crash=outcome.notes.get("every", 3))
 
 
 def no_duplicate_without_crash(outcome: Outcome) -> Verdict:

@@ -27,8 +27,10 @@ committed before the run (handled then), and those that retention removed
 before the group shipped them (no consumer could read them: not *lost* by the
 consumer).
 
-The learner's component is built as ``factory(client=..., warehouse=...)``
-and must have ``poll_once()``.
+The learner's component is built as ``factory(client=..., warehouse=...,
+every=...)`` (the trace's ``every`` setting, 3 unless it says otherwise: commit
+after that many parcels) and must have ``poll_once()``. The outcome carries that
+bound (``notes["every"]``) for :func:`harness.checkers.duplicates_within_every`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ VOCABULARY = Vocabulary(
         "max_poll_records": (POSITIVE, 2),
         "reset": (STRING, "earliest"),
         "start": (NUMBER, 0.0),
+        "every": (POSITIVE, 3),
     },
 )
 
@@ -143,7 +146,9 @@ def run(
             max_poll_records=settings["max_poll_records"],
             observer=observer(host.name),
         )
-        instance = factory(client=client, warehouse=Warehouse(book, host.gate))
+        instance = factory(
+            client=client, warehouse=Warehouse(book, host.gate), every=settings["every"]
+        )
         poller = Poller(world, host, client, instance.poll_once, log=log, next_step=next_step)
         group.join(host, client, instance, poller)
 
@@ -203,6 +208,7 @@ def run(
         p: {o: topic.values[m]["order_id"] for o, m in records.items()}
         for p, records in topic.records.items()
     }
+    notes["every"] = settings["every"]
     notes["log"] = {
         "topic": TOPIC,
         "committed": offsets,
@@ -257,7 +263,13 @@ def generate(spec: tuple[int, ...], *, rebalance: bool = False) -> Trace:
         story="Drawn by Hypothesis: orders, idle spells, members joining and leaving, crashes.",
         workload=NAME,
         steps=tuple(steps),
-        settings={"partitions": 2, "max_poll_records": 2, "reset": "earliest", "start": 0.0},
+        settings={
+            "partitions": 2,
+            "max_poll_records": 2,
+            "reset": "earliest",
+            "start": 0.0,
+            "every": 3,
+        },
     )
 
 
