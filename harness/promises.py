@@ -82,7 +82,8 @@ REACHES_EVERY_SERVICE = Promise(
 ACCEPTED_NOT_CONFIRMED = Promise(
     "accepted-not-confirmed",
     "the desk answers 'accepted', never 'confirmed': a message promises delivery to the "
-    "mailbox, not processing",
+    "mailbox, not processing, so when the desk answers no service has acted on the order yet, "
+    "and each acts on it once, from its message",
     checkers.accepted_not_confirmed,
 )
 REFUSES_WHEN_BROKER_DOWN = Promise(
@@ -90,6 +91,12 @@ REFUSES_WHEN_BROKER_DOWN = Promise(
     "while the broker is down, the desk refuses the order clearly instead of pretending to "
     "accept it, and no service acts on a refused order",
     checkers.refuses_when_broker_down,
+)
+UNIQUE_MESSAGE_ID = Promise(
+    "unique-message-id",
+    "every message the desk hands over has an id of its own, one order for one service, for "
+    "the desk's whole life: a service drops a message whose id it has already taken",
+    checkers.desk.unique_message_ids,
 )
 PER_KEY_ORDER = Promise(
     "per-key-order",

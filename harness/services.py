@@ -9,7 +9,10 @@ of ch00:
   :class:`ServiceUnavailable`;
 - **through the broker**: each service consumes its own queue (named after
   it). While the service is down, its messages wait in the queue; once it is
-  back, it takes every one of them.
+  back, it takes every one of them. Like any consumer that must not act twice
+  (ch04), a service remembers the message ids it has taken and drops a
+  message whose id it has already seen, as a copy: a message id must name
+  one message.
 
 An outage is a window of virtual time ``[start, until)``. Outages of one
 service may overlap; it is back when the last one ends. The broker can have
@@ -38,7 +41,7 @@ disconnected from it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.broker import Broker, ChannelState, Delivery
 from harness.scheduler import Scheduler
@@ -49,6 +52,17 @@ SERVICES = ("payments", "inventory", "shipping", "notifications", "loyalty")
 
 BROKER = "broker"
 """What an outage of the broker itself names."""
+
+
+class Dropped(NamedTuple):
+    """A message a service dropped as a copy: it had taken one with the same id, for ``first``."""
+
+    service: str
+    message_id: str
+    order: Any
+    first: Any
+    """The order of the message first taken with that id."""
+    step: int
 
 
 class ServiceUnavailable(Exception):
@@ -70,6 +84,8 @@ class DownstreamServices:
         self._down: dict[str, int] = {name: 0 for name in (*SERVICES, BROKER)}
         self._channels: dict[str, ChannelState] = {}
         self._received: dict[str, list[tuple[Any, int]]] = {name: [] for name in SERVICES}
+        self._taken: dict[str, dict[str, Any]] = {name: {} for name in SERVICES}
+        self._dropped: list[Dropped] = []
         self._started = False
         for name in SERVICES:
             broker.declare_queue(name)
@@ -134,8 +150,23 @@ class DownstreamServices:
 
     def _take(self, name: str, state: ChannelState, delivery: Delivery) -> None:
         order = delivery.body.get("order_id") if isinstance(delivery.body, Mapping) else None
-        # The broker has just recorded the delivery: that timeline step shows it reached us.
-        self._received[name].append((order, len(self.timeline) - 1))
+        taken = self._taken[name]
+        if delivery.message_id in taken:
+            # A consumer that deduplicates cannot tell a reused id from a copy: it drops it.
+            first = taken[delivery.message_id]
+            self.timeline.record(
+                self.scheduler.clock.now,
+                name,
+                "broker",
+                f"drop {delivery.message_id} ({order}): already took that id, for {first}",
+            )
+            self._dropped.append(
+                Dropped(name, delivery.message_id, order, first, len(self.timeline) - 1)
+            )
+        else:
+            taken[delivery.message_id] = order
+            # The broker has just recorded the delivery: that timeline step shows it reached us.
+            self._received[name].append((order, len(self.timeline) - 1))
         self.broker.ack(state, delivery.tag)
 
     # -- calling ------------------------------------------------------------------------------
@@ -157,6 +188,10 @@ class DownstreamServices:
     def received(self) -> dict[str, list[tuple[Any, int]]]:
         """For each service, the orders that reached it, with the timeline step of each."""
         return {name: list(got) for name, got in self._received.items()}
+
+    def dropped(self) -> list[Dropped]:
+        """The messages a service dropped because it had already taken one with that id."""
+        return list(self._dropped)
 
     def reached(self, order_id: Any) -> list[str]:
         """The services ``order_id`` has reached so far, in service order."""

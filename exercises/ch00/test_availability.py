@@ -30,6 +30,7 @@ class SynchronousDesk:
 
 EXAMPLES = [
     ("five services at 0.99", [0.99] * 5, 0.99**5),
+    ("eight services at 0.99: every service added makes it worse", [0.99] * 8, 0.99**8),
     ("two services", [0.9, 0.5], 0.45),
     ("one service", [0.97], 0.97),
     ("five services always up", [1.0] * 5, 1.0),

@@ -7,6 +7,7 @@ from harness.promises import (
     ACCEPTS_WHILE_BROKER_UP,
     REACHES_EVERY_SERVICE,
     REFUSES_WHEN_BROKER_DOWN,
+    UNIQUE_MESSAGE_ID,
 )
 from harness.workloads import order_desk
 
@@ -16,13 +17,13 @@ MODULE, NAME = "ch00/order_desk.py", "OrderDesk"
 @pytest.mark.task(2)
 @pytest.mark.points(1)
 def test_every_order_is_accepted_and_reaches_every_service(kit):
-    """every order is accepted, never confirmed, and reaches all five services"""
+    """every order is accepted, never confirmed, and reaches all five services, once each"""
     desk = kit.component(MODULE, NAME)
     kit.every_single_crash(
         order_desk,
         desk,
         kit.traces("all-up"),
-        [ACCEPTED_NOT_CONFIRMED, ACCEPTS_WHILE_BROKER_UP, REACHES_EVERY_SERVICE],
+        [ACCEPTED_NOT_CONFIRMED, ACCEPTS_WHILE_BROKER_UP, UNIQUE_MESSAGE_ID, REACHES_EVERY_SERVICE],
     )
 
 
@@ -36,7 +37,7 @@ def test_orders_are_accepted_whatever_service_is_down(kit):
         order_desk,
         desk,
         traces,
-        [ACCEPTS_WHILE_BROKER_UP, REACHES_EVERY_SERVICE, ACCEPTED_NOT_CONFIRMED],
+        [ACCEPTS_WHILE_BROKER_UP, UNIQUE_MESSAGE_ID, REACHES_EVERY_SERVICE, ACCEPTED_NOT_CONFIRMED],
     )
 
 
@@ -52,6 +53,7 @@ def test_the_desk_refuses_while_the_broker_is_down(kit):
         [
             REFUSES_WHEN_BROKER_DOWN,
             ACCEPTS_WHILE_BROKER_UP,
+            UNIQUE_MESSAGE_ID,
             REACHES_EVERY_SERVICE,
             ACCEPTED_NOT_CONFIRMED,
         ],
@@ -69,6 +71,7 @@ def test_every_promise_holds_under_generated_outages(kit):
         [
             REFUSES_WHEN_BROKER_DOWN,
             ACCEPTS_WHILE_BROKER_UP,
+            UNIQUE_MESSAGE_ID,
             REACHES_EVERY_SERVICE,
             ACCEPTED_NOT_CONFIRMED,
         ],

@@ -15,10 +15,14 @@ built as ``factory(publisher=..., services=...)`` and must have
   named after it, and takes what waited there once it is back. It raises
   :class:`~harness.broker.BrokerUnavailable` while the broker is down.
 
-What counts: the desk's answers (with what was down when it gave them) and
-the orders that reached each service, whichever way. The checkers read them
-from ``outcome.notes["replies"]`` (a list of :class:`Reply`) and
-``outcome.notes["received"]`` (service → ``[(order_id, timeline step)]``).
+What counts: the desk's answers (with what was down when it gave them), the
+messages the broker took from it, and the orders that reached each service,
+whichever way. The checkers read them from ``outcome.notes["replies"]`` (a
+list of :class:`Reply`), ``outcome.notes["handed"]`` (a list of
+:class:`Handed`), ``outcome.notes["received"]`` (service →
+``[(order_id, timeline step)]``) and ``outcome.notes["dropped"]`` (the
+messages a service dropped because it had already taken one with that id,
+:class:`~harness.services.Dropped`).
 
 The traces' actions are ``order = { id, amount }`` and
 ``outage = { of, until }``, where ``of`` is a service or ``"broker"`` and the
@@ -32,7 +36,7 @@ outage lasts from the step's ``at`` until ``until``.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from harness.broker import BrokerUnavailable, Message
@@ -74,6 +78,15 @@ class Reply(NamedTuple):
     step: int
 
 
+class Handed(NamedTuple):
+    """A message the broker took from the desk: its id, its queue, its order, its timeline step."""
+
+    message_id: str
+    queue: str
+    order: Any
+    step: int
+
+
 def run(
     factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
 ) -> Outcome:
@@ -86,6 +99,7 @@ def run(
     desks: list[Any] = []
 
     publish = world.broker.publish
+    handed: list[Handed] = []
 
     def publish_or_say_why(queue: str, message: Message) -> None:
         try:
@@ -95,6 +109,9 @@ def run(
             what = f"publish {message.message_id}{message.summary} to {queue}: broker down"
             timeline.record(world.now(), "desk", "broker", what)
             raise
+        order = message.body.get("order_id") if isinstance(message.body, Mapping) else None
+        # The publisher port records its "confirmed" line next: that step shows the hand-over.
+        handed.append(Handed(message.message_id, queue, order, len(timeline)))
 
     world.broker.publish = publish_or_say_why  # this world's broker only
 
@@ -146,7 +163,7 @@ def run(
         for name in SERVICES
         for m in world.broker.ready(name) + world.broker.unacked(name)
     ]
-    notes.update(replies=replies, received=received)
+    notes.update(replies=replies, received=received, handed=handed, dropped=downstream.dropped())
     return outcome_of(
         world,
         desk,

@@ -89,6 +89,29 @@ def test_a_broker_outage_refuses_publishing_and_disconnects_the_services():
     assert services.reached("o-2") == ["loyalty"]
 
 
+def test_a_service_drops_a_message_whose_id_it_has_already_taken():
+    """A service deduplicates on the message id: a second message with a taken id is dropped."""
+    scheduler, broker, services = world()
+    services.start()
+    broker.publish("payments", Message("m1", {"order_id": "o-1"}))
+    broker.publish("payments", Message("m1", {"order_id": "o-2"}))
+    broker.publish("shipping", Message("m1", {"order_id": "o-2"}))  # another service's ids
+    scheduler.run()
+    assert services.reached("o-1") == ["payments"]
+    assert services.reached("o-2") == ["shipping"]
+    [dropped] = services.dropped()
+    assert (dropped.service, dropped.message_id, dropped.order, dropped.first) == (
+        "payments",
+        "m1",
+        "o-2",
+        "o-1",
+    )
+    assert (
+        "drop m1 (o-2): already took that id, for o-1" in broker.timeline.steps[dropped.step].what
+    )
+    assert broker.ready("payments") == [] and broker.unacked("payments") == []
+
+
 def test_an_outage_names_a_known_service_and_ends_after_it_starts():
     """Bad outages are refused with the names that exist."""
     _scheduler, _broker, services = world()
@@ -141,8 +164,10 @@ def test_the_message_desk_keeps_every_promise_where_the_synchronous_one_does_not
         checkers.reaches_every_service,
         checkers.accepted_not_confirmed,
         checkers.refuses_when_broker_down,
+        checkers.desk.unique_message_ids,
     ):
         assert check(good).holds, check.__name__
+    assert [h.message_id for h in good.notes["handed"]][:2] == ["o-1:payments", "o-1:inventory"]
     assert good.lost == [] and good.unsettled == []
     bad = order_desk.run(SynchronousDesk, trace, Schedule())
     assert [r.reply for r in bad.notes["replies"]] == ["refused", "accepted"]
@@ -276,3 +301,52 @@ def test_accepting_while_the_broker_is_down_is_lost_or_overpromised():
         outcome_of([Reply("o-1", 0.01, "refused", ("broker",), 3)], nothing)
     )
     assert refused.holds
+
+
+def test_a_service_that_acts_before_the_answer_was_called():
+    """Reached before the desk answered: called, not messaged; reached twice: duplicated."""
+    called = {**ALL, "payments": [("o-1", 2)]}
+    verdict = checkers.accepted_not_confirmed(
+        outcome_of([Reply("o-1", 0.01, "accepted", (), 3)], called)
+    )
+    assert not verdict.holds and verdict.anomalies == {}
+    assert verdict.observed.startswith("payments acted on o-1 before the desk answered")
+    assert verdict.marks == {2: "payments acts on o-1", 3: "the desk answers"}
+    both = {**ALL, "payments": [("o-1", 2), ("o-1", 5)]}
+    verdict = checkers.accepted_not_confirmed(
+        outcome_of([Reply("o-1", 0.01, "accepted", (), 3)], both)
+    )
+    assert verdict.anomalies == {"duplicated": ["o-1 → payments"]}
+    assert "and again when its message came (duplicated)" in verdict.observed
+    # After the answer, once per service: the message desk's way.
+    assert checkers.accepted_not_confirmed(
+        outcome_of([Reply("o-1", 0.01, "accepted", (), 3)], ALL)
+    ).holds
+
+
+def handed(*messages):
+    return [order_desk.Handed(m, q, o, step) for step, (m, q, o) in enumerate(messages)]
+
+
+def test_a_message_id_given_to_two_messages_is_caught_and_a_drop_is_lost():
+    """One id, two messages: caught; when a service dropped one as a copy, it is lost."""
+    from harness.services import Dropped
+
+    again = outcome_of([], ALL)
+    again.notes["handed"] = handed(("o-1:payments", "payments", "o-1")) * 2
+    assert checkers.desk.unique_message_ids(again).holds  # the same message, handed over again
+    shared = outcome_of([], ALL)
+    shared.notes["handed"] = handed(("o-1", "payments", "o-1"), ("o-1", "inventory", "o-1"))
+    verdict = checkers.desk.unique_message_ids(shared)
+    assert not verdict.holds and verdict.anomalies == {}
+    assert verdict.observed == (
+        "message id 'o-1' was given to 2 messages (o-1 to payments, o-1 to inventory); "
+        "an id names one message"
+    )
+    reused = outcome_of([], ALL)
+    reused.notes["handed"] = handed(("m-1", "payments", "o-1"), ("m-1", "payments", "o-2"))
+    reused.notes["dropped"] = [Dropped("payments", "m-1", "o-2", "o-1", 7)]
+    verdict = checkers.desk.unique_message_ids(reused)
+    assert verdict.anomalies == {"lost": ["o-2 → payments"]}
+    assert verdict.observed.endswith("payments took it for o-1 and dropped o-2's as a copy (lost)")
+    assert verdict.marks == {1: "m-1 again", 7: "o-2 dropped"}
