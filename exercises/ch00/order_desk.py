@@ -22,13 +22,17 @@ class OrderDesk:
       services (``SERVICES``) are in;
     - every accepted order reaches every service, once that service is back;
     - the answer is ``ACCEPTED``, never "confirmed": the desk knows only that
-      the broker took the messages;
+      the broker took the messages, and no service has acted on the order yet;
+      each does its part once, later, from its message;
+    - every message has an id of its own (one order for one service), which no
+      other message gets, not even from a fresh desk after a crash;
     - while the broker is down, the answer is ``REFUSED``, and no service acts
       on a refused order.
 
     ``self.publisher.publish(queue, body, message_id=...)`` hands a message to
     the broker; each service reads the queue named after it, and finds
-    ``body["order_id"]`` there. It raises ``BrokerUnavailable`` while the
+    ``body["order_id"]`` there. A service drops a message whose id it has
+    already taken, as a copy. ``publish`` raises ``BrokerUnavailable`` while the
     broker is down. ``self.services.call(service, order_id)`` is how the old
     desk worked: it waits for the service, and raises ``ServiceUnavailable``
     while that service is down.
