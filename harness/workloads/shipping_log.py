@@ -27,9 +27,9 @@ committed before the run (handled then), and those that retention removed
 before the group shipped them (no consumer could read them: not *lost* by the
 consumer).
 
-The learner's component is built as ``factory(client=..., warehouse=...,
-every=...)`` (the trace's ``every`` setting, 3 unless it says otherwise: commit
-after that many parcels) and must have ``poll_once()``. The outcome carries that
+The learner's component is built as ``factory(client=..., warehouse=...)``,
+plus ``every=N`` when the trace's ``every`` setting is not 3 (commit after that
+many parcels), and must have ``poll_once()``. The outcome carries that
 bound (``notes["every"]``) for :func:`harness.checkers.duplicates_within_every`.
 """
 
@@ -51,6 +51,8 @@ from harness.world import Component
 NAME = "shipping-log"
 GROUP = "shipping"
 UNDER_TEST = "shipping-1"
+EVERY = 3
+"""Parcels between commits unless a trace's ``every`` says otherwise (the stub's default)."""
 
 VOCABULARY = Vocabulary(
     actions={
@@ -65,7 +67,7 @@ VOCABULARY = Vocabulary(
         "max_poll_records": (POSITIVE, 2),
         "reset": (STRING, "earliest"),
         "start": (NUMBER, 0.0),
-        "every": (POSITIVE, 3),
+        "every": (POSITIVE, EVERY),
     },
 )
 
@@ -146,9 +148,9 @@ def run(
             max_poll_records=settings["max_poll_records"],
             observer=observer(host.name),
         )
-        instance = factory(
-            client=client, warehouse=Warehouse(book, host.gate), every=settings["every"]
-        )
+        # Only a trace that asks for another bound passes it: the component's default is 3.
+        bound = {} if settings["every"] == EVERY else {"every": settings["every"]}
+        instance = factory(client=client, warehouse=Warehouse(book, host.gate), **bound)
         poller = Poller(world, host, client, instance.poll_once, log=log, next_step=next_step)
         group.join(host, client, instance, poller)
 
@@ -268,7 +270,7 @@ def generate(spec: tuple[int, ...], *, rebalance: bool = False) -> Trace:
             "max_poll_records": 2,
             "reset": "earliest",
             "start": 0.0,
-            "every": 3,
+            "every": EVERY,
         },
     )
 

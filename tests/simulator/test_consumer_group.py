@@ -2,7 +2,8 @@
 
 Covers harness/workloads/consumer_group.py, the log client's seek and offset
 calls, the shipping-log and history-log workloads, and the checkers they feed
-(committed_processed, replay_converges). The queue's side of "who remembers"
+(committed_processed, commits_next_offset, resumes_at_committed, the bounds on
+duplicates, replay_converges). The queue's side of "who remembers"
 is here too: competing consumers on a queue share, a late one finds nothing.
 """
 
@@ -62,6 +63,33 @@ def test_seek_to_beginning_and_end_are_local_and_need_ownership():
     client.assign([1])
     with pytest.raises(Exception, match="not assigned"):
         client.seek_to_beginning([0])
+
+
+def test_the_observer_hears_where_a_poll_read_and_what_a_commit_wrote():
+    """A read is heard at the offset the poll began at, after a reset; a commit per partition."""
+    from harness.log import Log
+
+    log = Log()
+    log.create_topic("t", partitions=2)
+    for index in range(4):
+        log.append("t", key=None, value={"n": index}, partition=0)
+    log.truncate_before("t", 0, 2)
+    heard = []
+    client = LogClient(
+        log,
+        group="g",
+        topic="t",
+        member="m",
+        gate=Gate("m", (), lambda where: None),
+        timeline=Timeline(),
+        now=lambda: 0.0,
+        observer=lambda *event: heard.append(event),
+    )
+    client.assign([0, 1])
+    client.seek(0, 0)  # removed by retention: the reset policy (earliest) moves it to 2
+    client.poll()
+    client.commit({0: 4, 1: 0})
+    assert heard == [("read", 0, 2), ("read", 1, 0), ("commit", 0, 4), ("commit", 1, 0)]
 
 
 # -- the group in a world: listener calls -------------------------------------------------------
@@ -233,6 +261,82 @@ def test_replay_converges_tells_lost_duplicated_and_reordered_apart():
     assert verdict({"ada": ["o-3", "o-1"], "bo": ["o-2"]}).anomalies == {"reordered": ["ada"]}
 
 
+class Committer:
+    """Ships each record and commits ``offset + shift`` after it; starts where ``start`` says."""
+
+    shift, start = 1, None
+
+    def __init__(self, client, warehouse):
+        self.client, self.warehouse = client, warehouse
+
+    def poll_once(self):
+        for record in self.client.poll():
+            self.warehouse.ship(record.value["order_id"])
+            self.client.commit({record.partition: record.offset + self.shift})
+
+    def on_partitions_assigned(self, partitions):
+        if self.start == "end":
+            self.client.seek_to_end(partitions)
+        elif self.start == "beginning":
+            self.client.seek_to_beginning(partitions)
+
+
+def test_commits_next_offset_names_a_commit_of_a_record_already_shipped():
+    assert checkers.commits_next_offset(play(orders(3), Committer)).holds
+
+    class OffByOne(Committer):
+        shift = 0
+
+    verdict = checkers.commits_next_offset(play(orders(3), OffByOne))
+    assert not verdict.holds and list(verdict.anomalies) == ["stuck"]
+    assert "committed orders[" in verdict.observed and "the next record to read" in verdict.observed
+
+
+def test_resumes_at_committed_tells_a_start_past_the_commit_from_one_below_it():
+    """The group committed offset 1 of partition 0 before the run; where does shipping-1 start?"""
+    steps = [*orders(4), Step(0.0, "committed", {"partition": 0, "offset": 1})]
+    assert checkers.resumes_at_committed(play(steps, Committer)).holds
+    starts = play(steps, Committer).notes["log"]["starts"]
+    assert {(s["partition"], s["offset"], s["expected"]) for s in starts} == {(0, 1, 1), (1, 0, 0)}
+
+    class FromTheEnd(Committer):
+        start = "end"
+
+    class FromTheBeginning(Committer):
+        start = "beginning"
+
+    skipped = checkers.resumes_at_committed(play(steps, FromTheEnd))
+    assert not skipped.holds and list(skipped.anomalies) == ["lost"]
+    assert "committed offset is 1" in skipped.observed
+    again = checkers.resumes_at_committed(play(steps, FromTheBeginning))
+    assert not again.holds and list(again.anomalies) == ["duplicated"]
+
+
+def test_a_trace_can_build_the_member_with_another_every_and_the_bound_follows():
+    built = []
+
+    class Counting(Committer):
+        def __init__(self, client, warehouse, every=3):
+            super().__init__(client, warehouse)
+            built.append(every)
+
+    outcome = play(orders(2), Counting, every=2)
+    assert built == [2] and outcome.notes["every"] == 2
+    play(orders(2), Committer)  # the default bound is not passed: a factory without it works
+    twice = Outcome(accepted={}, effects={"o-1": [1, 5], "o-2": [2, 6], "o-3": [3, 7]}, crashes=1)
+    twice.notes["every"] = 2
+    assert not checkers.duplicates_within_every(twice).holds
+    twice.notes["every"] = 3
+    assert checkers.duplicates_within_every(twice).holds
+
+
+def test_duplicates_without_a_crash_break_no_duplicate_without_crash_only():
+    doubled = Outcome(accepted={"m1": "o-1"}, effects={"o-1": [1, 2]})
+    assert not checkers.no_duplicate_without_crash(doubled).holds
+    doubled.crashes = 1
+    assert checkers.no_duplicate_without_crash(doubled).holds
+
+
 # -- the history-log workload -------------------------------------------------------------------
 
 
@@ -258,6 +362,30 @@ def test_two_groups_on_one_topic_each_get_every_record():
     assert checkers.replay_converges(outcome).holds
     shipped = [s for s in outcome.timeline.steps if s.what.startswith("ship")]
     assert len(shipped) == 4
+
+
+def test_after_retention_the_view_is_built_from_the_records_left():
+    """Retention before the read model starts: expected holds the records left, in log order."""
+    steps = [*orders(6), Step(0.01, "retention", {"partition": 0, "before": 2})]
+    outcome = history_log.run(FromTheStart, trace(steps, "history-log", start=0.02), Schedule())
+    assert checkers.replay_converges(outcome).holds
+    removed = {"o-2", "o-4"}  # eve's and ada's: the first two records of partition 0
+    listed = {o for orders_ in outcome.notes["expected"].values() for o in orders_}
+    assert not removed & listed and len(listed) == 4
+
+    class FromOffsetZero(FromTheStart):
+        def on_partitions_assigned(self, partitions):
+            for partition in partitions:
+                self.client.seek(partition, 0)
+
+    wrong = history_log.run(FromOffsetZero, trace(steps, "history-log", start=0.02), Schedule())
+    assert checkers.replay_converges(wrong).anomalies.keys() == {"lost"}
+
+
+def test_retention_after_the_read_model_starts_is_refused():
+    steps = [*orders(2), Step(0.02, "retention", {"partition": 0, "before": 1})]
+    with pytest.raises(TraceError, match="before the read model starts"):
+        history_log.run(FromTheStart, trace(steps, "history-log", start=0.02), Schedule())
 
 
 def test_a_view_of_the_wrong_shape_is_a_clear_error():
