@@ -292,6 +292,51 @@ def _hint(item: pytest.Item, failure: Failure) -> Hint | None:
         return None
 
 
+def _guide(item: pytest.Item) -> report.TaskGuide | None:
+    """The test's task: its own TODO in the target, and its section of the chapter README."""
+    chapter, number = _chapter_of(item), _task_of(item)
+    if not chapter or not number:
+        return None
+    try:
+        task = _manifest(item.config).task(chapter, number)
+    except KeyError:
+        return None
+    if task is None:
+        return None
+    root = item.config.rootpath
+    module = item.config.stash[_state]["target"].root / task.module
+    readme = Path(item.path).parent / "README.md"
+    return report.TaskGuide(
+        task.id,
+        _line_of(module, f"TODO({task.id})", root, enclosing=True),
+        _line_of(readme, f"### {number}. ", root),
+    )
+
+
+def _line_of(path: Path, text: str, root: Path, *, enclosing: bool = False) -> str | None:
+    """``path:line`` of the first line holding ``text`` (a heading: with its words; with
+    ``enclosing``: with the def it is in), relative to ``root`` when under it; else None."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    number = next((n for n, line in enumerate(lines, 1) if text in line), None)
+    if number is None:
+        return None
+    line = lines[number - 1]
+    try:
+        shown = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        shown = str(path)
+    if not enclosing:
+        return f"{shown}:{number} ({line.strip().lstrip('#').strip()})"
+    for above in reversed(lines[:number]):
+        found = re.match(r"\s*(?:async\s+)?def\s+(\w+)", above)
+        if found:
+            return f"{shown}:{number} ({found[1]})"
+    return f"{shown}:{number}"
+
+
 def _test_name(item: pytest.Item) -> str:
     return getattr(item, "originalname", None) or item.name
 
@@ -340,14 +385,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             rerun = f"pytest {Path(item.nodeid.split('::')[0]).parent}" + (
                 f" --task {task}" if task else ""
             )
+            guide = _guide(item)
             shown = item.config.stash[_state].setdefault("todos_shown", set())
-            if error.todo in shown:
+            key = (error.todo, guide.task if guide else None)
+            if key in shown:
                 rep.longrepr = report.title_line(title, "NOT DONE YET") + (
-                    f"\n  {error.todo} is still to be filled (see above)"
+                    f"\n  {guide.task if guide else error.todo} is still to be filled (see above)"
                 )
             else:
-                shown.add(error.todo)
-                rep.longrepr = report.not_done(error, title=title, location=location, rerun=rerun)
+                shown.add(key)
+                rep.longrepr = report.not_done(
+                    error, title=title, location=location, rerun=rerun, guide=guide
+                )
             status, message = "failed", f"not done yet: {error.text}"
         elif isinstance(error, LearnerError):
             token = getattr(error, "token", None)

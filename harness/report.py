@@ -7,6 +7,7 @@ supplies the test's title, the replay command and the task's hint.
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import LearnerError, NotDone
@@ -65,13 +66,40 @@ def broken(
     return "\n".join(lines)
 
 
-def not_done(error: NotDone, *, title: str, location: str | None, rerun: str) -> str:
-    """A stub that still raises NotImplementedError: which TODO, where, and how to rerun."""
+@dataclass(frozen=True)
+class TaskGuide:
+    """Where a task's work is explained and waits: its own TODO, its README section."""
+
+    task: str
+    """``ch02.3``"""
+    todo_at: str | None
+    """``exercises/ch02/shipping.py:48 (on_partitions_revoked)``, while the TODO is there."""
+    readme_at: str | None
+    """``exercises/ch02/README.md:126 (3. Hand over on a rebalance)``"""
+
+
+def not_done(
+    error: NotDone, *, title: str, location: str | None, rerun: str, guide: TaskGuide | None = None
+) -> str:
+    """A stub that still raises NotImplementedError: which TODO, where, what to read, how to
+    rerun. A test that reaches another task's TODO first names its own task's TODO too."""
     todo = error.todo or "a TODO"
-    lines = [title_line(title, "NOT DONE YET"), _field("todo", f"{todo} is still to be filled")]
+    lines = [title_line(title, "NOT DONE YET")]
+    if guide and error.todo != guide.task:
+        own = f"{guide.task} is still to be filled" + (
+            f": {guide.todo_at}" if guide.todo_at else ""
+        )
+        lines.append(_field("todo", own))
+        lines.append(_field("first", f"{todo}, which this test reaches before it"))
+    else:
+        lines.append(_field("todo", f"{todo} is still to be filled"))
     if location:
         lines.append(_field("where", location))
     lines.append(_field("says", error.text))
+    if guide and guide.readme_at:
+        lines.append(_field("read", guide.readme_at))
+    if guide:
+        lines.append(_field("hints", f"grader hint {guide.task}"))
     lines.append(_field("then run", rerun))
     return "\n".join(lines)
 

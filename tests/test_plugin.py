@@ -228,3 +228,33 @@ def test_hidden_traces_alone_still_draw_the_generated_traces(chapter):
         by_task = {r["task"]: r for r in results}
         assert by_task[1]["status"] == "failed" and by_task[1]["hidden_traces"] == 1, extra
         assert by_task[2]["status"] == generated, (extra, by_task[2])
+
+
+def test_a_stub_failure_names_its_own_todo_its_readme_section_and_its_hints():
+    """a task whose test reaches another task's TODO first still names its own TODO"""
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "exercises/ch02",
+        "--task",
+        "3",
+        "-p",
+        "no:cacheprovider",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    out = done.stdout
+    assert re.search(
+        r"todo +ch02\.3 is still to be filled: "
+        r"exercises/ch02/shipping\.py:\d+ \(on_partitions_revoked\)",
+        out,
+    ), out
+    assert re.search(r"first +ch02\.2, which this test reaches before it", out), out
+    assert re.search(
+        r"read +exercises/ch02/README\.md:\d+ \(3\. Hand over on a rebalance\)", out
+    ), out
+    assert re.search(r"hints +grader hint ch02\.3", out), out
+    assert "ch02.3 is still to be filled (see above)" in out

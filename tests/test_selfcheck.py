@@ -133,3 +133,13 @@ def test_every_hint_selector_names_a_real_promise_and_test(chapter):
                     assert value in known, f"{task.id}: hint_for {rule.selector!r}: no such promise"
                 if kind == "test":
                     assert value in tests, f"{task.id}: hint_for {rule.selector!r}: no such test"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_task_has_its_section_in_the_chapter_readme(chapter):
+    """a stub failure sends the learner to `### N. Title` of the chapter README: it must exist"""
+    readme = (EXERCISES / chapter / "README.md").read_text(encoding="utf-8")
+    for task in MANIFEST.chapter(chapter).tasks:
+        assert f"\n### {task.number}. " in readme, (
+            f"{chapter}/README.md has no '### {task.number}. '"
+        )
