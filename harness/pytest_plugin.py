@@ -402,9 +402,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             token = getattr(error, "token", None)
             replay = _command(item, "--replay", token) if token else None
             hint = _hint(item, Failure.of_exception(error.original, test=_test_name(item)))
-            rep.longrepr = report.learner_error(
-                error, title=title, roots=_roots(item), replay=replay, hint=hint and hint.text
-            )
+            seen = item.config.stash[_state].setdefault("import_errors_shown", set())
+            raised = f"{type(error.original).__name__}: {error.original}"
+            if error.where.startswith("importing ") and (error.where, raised) in seen:
+                rep.longrepr = report.title_line(title, "ERROR IN YOUR CODE") + (
+                    f"\n  the same {raised} as above, {error.where}"
+                )
+            else:
+                if error.where.startswith("importing "):
+                    seen.add((error.where, raised))
+                rep.longrepr = report.learner_error(
+                    error, title=title, roots=_roots(item), replay=replay, hint=hint and hint.text
+                )
             status = "timeout" if isinstance(error.original, NoAnswer) else "error"
             message = str(error)
         elif isinstance(error, (TargetError, ReplayError, TraceError)):

@@ -123,6 +123,9 @@ def learner_error(
     if frames:
         lines.append("  traceback (your code):")
         lines.extend("    " + line for line in frames)
+    if isinstance(original, SyntaxError) and original.filename:
+        lines.append("  as Python shows it:")
+        lines.extend("    " + line for line in syntax_error_lines(original))
     if len(error.timeline):
         lines.append("  timeline up to the error:")
         lines.append(error.timeline.render(indent="    "))
@@ -153,6 +156,13 @@ def _learner_frames(error: BaseException, roots: list[Path]) -> list[str]:
         if frame.line:
             lines.append(f"  {frame.line}")
     return lines
+
+
+def syntax_error_lines(error: SyntaxError) -> list[str]:
+    """The file, the line and the caret under the offending spot, as Python prints them."""
+    where = (_relative(error.filename or "?"), error.lineno, error.offset, error.text)
+    shown = SyntaxError(error.msg, (*where, error.end_lineno, error.end_offset))
+    return "".join(traceback.format_exception_only(SyntaxError, shown)).rstrip("\n").splitlines()
 
 
 def _relative(filename: str) -> str:

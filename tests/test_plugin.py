@@ -51,6 +51,24 @@ class Consumer:
             pass
 """
 
+INFO = """
+[[chapters]]
+id = "ch99"
+title = "A miniature chapter"
+
+[[chapters.tasks]]
+task = 1
+title = "Single crashes"
+module = "ch99/consumer.py"
+hints = ["Ack only after the charge returned."]
+
+[[chapters.tasks]]
+task = 2
+title = "Many crashes"
+module = "ch99/consumer.py"
+hints = ["Nack with requeue when the charge fails."]
+"""
+
 
 @pytest.fixture
 def chapter(pytester: pytest.Pytester):
@@ -258,3 +276,17 @@ def test_a_stub_failure_names_its_own_todo_its_readme_section_and_its_hints():
     ), out
     assert re.search(r"hints +grader hint ch02\.3", out), out
     assert "ch02.3 is still to be filled (see above)" in out
+
+
+def test_a_syntax_error_is_shown_once_as_python_shows_it_and_without_a_hint(chapter):
+    """the file, the line and the caret once; later tests of the run only refer to it"""
+    write_consumer(chapter, "class Consumer:\n    def __init__(self, channel, payments)\n")
+    (chapter.path / "exercises/info.toml").write_text(INFO)
+    result = chapter.runpytest_inprocess("exercises/ch99")
+    out = result.stdout.str()
+    assert out.count("as Python shows it:") == 1, out
+    assert re.search(
+        r'File ".*consumer\.py", line 2\n +def __init__\(self, channel, payments\)\n +\^', out
+    )
+    assert "the same SyntaxError: expected ':' (consumer.py, line 2) as above" in out
+    assert not re.search(r"(?m)^ +hint +", out), out

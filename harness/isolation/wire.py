@@ -204,6 +204,12 @@ def rebuild_exception(
         cls = _standin(cls, name)
     error = cls.__new__(cls)
     error.args = tuple(args)
+    if issubclass(cls, SyntaxError):
+        # msg, filename, lineno, offset and text are set by __init__ from the args alone
+        try:
+            error.__init__(*args)
+        except TypeError:
+            pass
     if state:
         try:
             error.__dict__.update(state)

@@ -67,6 +67,10 @@ def same(a, b) -> bool:
     return a is b
 
 
+def raise_syntax_error():
+    compile("def broken(:\n    pass\n", "broken.py", "exec")
+
+
 def raise_value_error() -> None:
     raise ValueError("bad value")
 
@@ -124,7 +128,7 @@ def keep(port: Port) -> None:
 FUNCTIONS = {f.__name__: f for f in (echo, use_port, bounce, read_twice, same, Learnerish)}
 FUNCTIONS |= {f.__name__: f for f in (raise_value_error, raise_learner_error, raise_interrupt)}
 FUNCTIONS |= {f.__name__: f for f in (not_done, catch_payment, through_crash, clock, peek)}
-FUNCTIONS |= {f.__name__: f for f in (exit_with, sleep, keep)}
+FUNCTIONS |= {f.__name__: f for f in (exit_with, sleep, keep, raise_syntax_error)}
 
 
 class Root:

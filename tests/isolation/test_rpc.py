@@ -91,6 +91,15 @@ def test_a_learner_exception_keeps_its_type_and_its_traceback(child):
     )
 
 
+def test_a_syntax_error_keeps_its_file_line_and_caret(child):
+    """what Python shows of a SyntaxError (file, line, text, caret) survives the crossing"""
+    with pytest.raises(SyntaxError) as caught:
+        child("", "raise_syntax_error")()
+    error = caught.value
+    assert (error.filename, error.lineno, error.text) == ("broken.py", 1, "def broken(:\n")
+    assert "^" in "".join(traceback.format_exception_only(SyntaxError, error))
+
+
 def test_an_unknown_exception_class_arrives_as_its_nearest_known_base(child):
     """a learner-defined exception is a KeyError here, still named as the learner named it"""
     with pytest.raises(KeyError) as caught:
