@@ -21,6 +21,8 @@ ANOMALIES: dict[str, str] = {
     "unavailable": "turned away while it could have been taken",
     "overpromised": "reported as done when it was only accepted",
     "late": "answered or acted on after its deadline had passed",
+    "early": "acted on before its time: retried before its wait was over, purged before its "
+    "retention had passed",
 }
 
 

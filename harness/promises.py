@@ -184,6 +184,36 @@ OUTBOX_PURGED = Promise(
     "a sent outbox row is purged once its retention has passed: the outbox stays bounded",
     checkers.outbox_purged,
 )
+OUTBOX_RETAINED = Promise(
+    "retention",
+    "a sent outbox row is kept until its retention has passed, counted from when it was sent, "
+    "never from when it was written",
+    checkers.outbox.outbox_retained,
+)
+ORDER_TAKEN = Promise(
+    "order-taken",
+    "an order the database can take is taken: once place_order has answered for an amount "
+    "above 0, the order and its event are committed, after a restart too",
+    checkers.outbox.valid_order_taken,
+)
+EVENT_READABLE = Promise(
+    "event-readable",
+    "each order's outbox row holds its OrderPlaced event as JSON, naming the order and its "
+    "amount: the relay publishes it as it is",
+    checkers.outbox.event_readable,
+)
+OTHERS_NOT_HELD = Promise(
+    "others-not-held",
+    "an event the broker refused holds back only its own order's later events: other orders' "
+    "events go out while it waits",
+    checkers.outbox.others_not_held,
+)
+BACKOFF_DOUBLES = Promise(
+    "backoff-doubles",
+    "a refused event is tried again later: first after one poll (5 ms) or more, then after a "
+    "wait twice as long at each refusal",
+    checkers.outbox.backoff_doubles,
+)
 
 # -- the consumer side of a log (ch02) ------------------------------------------------------------
 

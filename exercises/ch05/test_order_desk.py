@@ -3,11 +3,17 @@
 import pytest
 
 from harness.explore import PromiseBroken
-from harness.promises import EVENT_NOT_LOST, NO_PHANTOM, NO_SWALLOW
+from harness.promises import (
+    EVENT_NOT_LOST,
+    EVENT_READABLE,
+    NO_PHANTOM,
+    NO_SWALLOW,
+    ORDER_TAKEN,
+)
 from harness.workloads import outbox_desk
 
 MODULE, NAME = "ch05/order_desk.py", "OrderDesk"
-PROMISES = [NO_SWALLOW, NO_PHANTOM, EVENT_NOT_LOST]
+PROMISES = [NO_SWALLOW, NO_PHANTOM, EVENT_NOT_LOST, ORDER_TAKEN, EVENT_READABLE]
 
 
 class SaveThenPublish:
@@ -47,7 +53,8 @@ def test_every_order_has_its_event_and_a_refused_order_none(kit):
 @pytest.mark.task(1)
 @pytest.mark.points(2)
 def test_no_event_is_lost_or_phantom_whatever_single_crash(kit):
-    """no event is lost and none is a phantom, whatever single crash strikes"""
+    """no event is lost and none is a phantom, and a restarted desk takes every valid order,
+    whatever single crash strikes"""
     desk = kit.component(MODULE, NAME)
     kit.every_single_crash(outbox_desk, desk, kit.traces("desk-*"), PROMISES)
 

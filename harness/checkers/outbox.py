@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from itertools import pairwise
+
 from harness.checkers.verdict import Verdict, _holds, _ordinal
 from harness.outcome import Outcome
+
+POLL = 0.005
+"""Virtual seconds between two polls of a relay: a retry can only fall on a poll."""
+SLACK = 1e-6
+"""Virtual seconds of rounding allowed when times are compared (``time.time()`` is ~1.8e9)."""
+SHOWN = 6
+"""Events named one by one in an observation; the rest are counted."""
 
 
 def _outbox(outcome: Outcome) -> dict:
@@ -118,6 +128,8 @@ def published_once(outcome: Outcome) -> Verdict:
     if not twice:
         return _holds()
     parts = [f"{key} was published {len(steps)} times" for key, steps in sorted(twice.items())]
+    if len(parts) > SHOWN:
+        parts[SHOWN:] = [f"and {len(parts) - SHOWN} more events more than once"]
     marks = {}
     for key, steps in twice.items():
         for nth, step in enumerate(steps[1:], start=2):
@@ -143,14 +155,219 @@ def outbox_drained(outcome: Outcome) -> Verdict:
 
 
 def outbox_purged(outcome: Outcome) -> Verdict:
-    """Every row sent longer ago than its retention (plus one purge interval) is gone."""
+    """Every sent row goes by the first purge after its retention has passed (crashes allowed
+    for): ``overdue`` lists those that did not, ``purged_late`` when the late ones went."""
     box = _outbox(outcome)
     overdue = list(box.get("overdue", ()))
     if not overdue:
         return _holds()
+    late = box.get("purged_late", {})
+    parts = [
+        f"{row} (sent at t={late[row][0]:.3f}, purged only at t={late[row][1]:.3f})"
+        if row in late
+        else f"{row} (still there at the end)"
+        for row in overdue
+    ]
     observed = (
-        f"outbox {'rows' if len(overdue) > 1 else 'row'} {', '.join(overdue)} "
-        f"{_be(overdue)} sent and still there long after the {box['retention']:g} s retention: "
-        "the outbox grows without bound (overflowed)"
+        f"outbox {'rows' if len(overdue) > 1 else 'row'} {', '.join(parts)} "
+        f"{_be(overdue)} not purged at the first purge after the {box['retention']:g} s "
+        "retention had passed: the outbox grows without bound (overflowed)"
     )
     return Verdict(False, {"overflowed": overdue}, observed)
+
+
+def outbox_retained(outcome: Outcome) -> Verdict:
+    """No sent row is purged before its retention has passed, counted from its ``sent_at``.
+
+    Reads ``sent`` (row → virtual time it was marked sent) and ``gone`` (row →
+    virtual time of the purge that removed it).
+    """
+    box = _outbox(outcome)
+    retention = box.get("retention", 0.0)
+    sent, gone = box.get("sent", {}), box.get("gone", {})
+    early = sorted(
+        row for row, at in gone.items() if row in sent and at < sent[row] + retention - SLACK
+    )
+    if not early:
+        return _holds()
+    parts = [
+        f"{row} was sent at t={sent[row]:.3f} and purged at t={gone[row]:.3f}, "
+        f"before t={sent[row] + retention:.3f}"
+        for row in early
+    ]
+    observed = (
+        "; ".join(parts) + f": a sent row stays for the {retention:g} s retention, counted from "
+        "when it was sent (early)"
+    )
+    return Verdict(False, {"early": early}, observed)
+
+
+# -- a refused publish: the backoff, and the other orders -------------------------------------
+
+
+def _steps_times(outcome: Outcome) -> list[float]:
+    return [step.time for step in outcome.timeline.steps]
+
+
+def _first_publications(box: dict) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for step, _, key, _ in box["published"]:
+        if key in box["committed"]:
+            first.setdefault(key, step)
+    return first
+
+
+def _crashed_between(box: dict, start: float, end: float) -> bool:
+    return any(start < step < end for step in box.get("crashes", ()))
+
+
+def others_not_held(outcome: Outcome) -> Verdict:
+    """An event the broker refused holds back only its own order's later events.
+
+    For each event A with refused publishes, every event B of another order
+    that was ready (written, its order's earlier events published) before A's
+    last refusal, and never refused itself, is published before A finally is.
+    A crash between B being ready and A going out excuses it (a restarted relay
+    starts over from the oldest row). Reads ``attempts`` (key → ``(step,
+    "refused" | "confirmed")`` of each publish) and ``written`` (key → step).
+    """
+    box = _outbox(outcome)
+    attempts = box.get("attempts", {})
+    written = box.get("written", {})
+    first = _first_publications(box)
+    refused_keys = {k for k, tries in attempts.items() if any(h == "refused" for _, h in tries)}
+    seqs = {key: parsed for key in box["committed"] if (parsed := _seq(key)) is not None}
+    times = _steps_times(outcome)
+    held: list[str] = []
+    marks: dict[int, str] = {}
+    for a_key in sorted(refused_keys & set(seqs)):
+        gone = first.get(a_key, math.inf)
+        refusals = [s for s, how in attempts[a_key] if how == "refused" and s < gone]
+        if not refusals:
+            continue
+        last_refusal = refusals[-1]
+        for b_key, (order, seq) in sorted(seqs.items()):
+            if order == seqs[a_key][0] or b_key in refused_keys or b_key not in written:
+                continue
+            earlier = [first.get(f"{order}#{n}", math.inf) for n in range(1, seq)]
+            ready = max([written[b_key], *earlier])
+            if ready >= last_refusal or _crashed_between(box, ready, gone):
+                continue
+            if first.get(b_key, math.inf) > gone:
+                if gone < math.inf and gone < len(times):
+                    went = f"went out only after {a_key}, at t={times[gone]:.3f}"
+                else:
+                    went = f"never went out while {a_key} waited"
+                refused_at = times[refusals[0]] if refusals[0] < len(times) else 0.0
+                held.append(
+                    f"{b_key} was ready before {a_key} was refused at t={refused_at:.3f}, "
+                    f"and {went}"
+                )
+                if b_key in first:
+                    marks[first[b_key]] = f"{b_key}: held behind {a_key}, another order's event"
+    if not held:
+        return _holds()
+    observed = (
+        "; ".join(held) + ": a refused event must hold back only its own order's later events, "
+        "never other orders' (late)"
+    )
+    return Verdict(False, {"late": sorted({h.split(" ")[0] for h in held})}, observed, marks)
+
+
+def _doubling_fits(gaps: list[float]) -> tuple[bool, str]:
+    """Whether ``gaps`` (seconds between a refusal and the next try) fit one doubling wait.
+
+    The k-th wait is ``w * 2**(k-1)`` with ``w`` at least one poll, and a retry
+    falls on the first poll after its wait: ``w_k <= gap_k < w_k + POLL``.
+    Returns (fits, "early" | "late").
+    """
+    low, low_at = POLL - SLACK, 0
+    high, high_at = math.inf, 0
+    for k, gap in enumerate(gaps):
+        scale = 2**k
+        if (gap - POLL - SLACK) / scale > low:
+            low, low_at = (gap - POLL - SLACK) / scale, k
+        if (gap + SLACK) / scale < high:
+            high, high_at = (gap + SLACK) / scale, k
+    if low <= high:
+        return True, ""
+    # A short wait after a long one, or a first one under a poll: it did not grow enough.
+    return False, "early" if high_at >= low_at else "late"
+
+
+def backoff_doubles(outcome: Outcome) -> Verdict:
+    """A refused event is tried again after a wait of one poll or more that doubles each time.
+
+    Judged on each event's publish attempts up to its first confirmed one, when
+    no crash fell in between (a restarted relay may start its count over).
+    """
+    box = _outbox(outcome)
+    times = _steps_times(outcome)
+    wrong: list[str] = []
+    words: set[str] = set()
+    marks: dict[int, str] = {}
+    for key, tries in sorted(box.get("attempts", {}).items()):
+        chain: list[int] = []
+        for step, how in tries:
+            chain.append(step)
+            if how == "confirmed":
+                break
+        if len(chain) < 2 or _crashed_between(box, chain[0], chain[-1]):
+            continue
+        gaps = [times[later] - times[earlier] for earlier, later in pairwise(chain)]
+        fits, word = _doubling_fits(gaps)
+        if fits:
+            continue
+        words.add(word)
+        shown = ", ".join(f"{gap * 1000:.0f}" for gap in gaps)
+        wrong.append(f"{key} was refused {len(gaps)} times and tried again after {shown} ms")
+        for step, gap in zip(chain[1:], gaps, strict=True):
+            marks[step] = f"tried again {gap * 1000:.0f} ms after the last refusal"
+    if not wrong:
+        return _holds()
+    observed = (
+        "; ".join(wrong) + f": the first wait must be at least {POLL * 1000:g} ms (one poll), "
+        f"and each next one twice the last, give or take one poll ({' and '.join(sorted(words))})"
+    )
+    return Verdict(False, {word: sorted(wrong) for word in words}, observed, marks)
+
+
+# -- the order desk ---------------------------------------------------------------------------
+
+
+def valid_order_taken(outcome: Outcome) -> Verdict:
+    """Every order with a positive amount that place_order answered (returned or raised) is
+    committed. Reads ``answered`` (order → the error it raised, or None) and ``committed``."""
+    box = _outbox(outcome)
+    turned = {
+        order: error
+        for order, error in box.get("answered", {}).items()
+        if order not in box["committed"]
+    }
+    if not turned:
+        return _holds()
+    parts = []
+    for order, error in sorted(turned.items()):
+        why = f"place_order raised {error}" if error else "place_order returned"
+        parts.append(f"{order} ({why})")
+    observed = (
+        f"{'orders' if len(turned) > 1 else 'order'} {', '.join(parts)} "
+        f"{_be(list(turned))} valid and never committed: the customer was turned away for an "
+        "order the database could take (unavailable)"
+    )
+    return Verdict(False, {"unavailable": sorted(turned)}, observed)
+
+
+def event_readable(outcome: Outcome) -> Verdict:
+    """Each order's outbox row holds its OrderPlaced event as a JSON object naming the order
+    and its amount. Reads ``bodies`` (order → what is wrong with its row's body)."""
+    wrong = _outbox(outcome).get("bodies", {})
+    if not wrong:
+        return _holds()
+    parts = [f"{order}: {problem}" for order, problem in sorted(wrong.items())]
+    observed = (
+        "the outbox row of " + "; ".join(parts) + ". The relay publishes the body as it is, "
+        'so the company never learns of the order: {"type": "OrderPlaced", "order_id": ..., '
+        '"amount": ...} in JSON (lost)'
+    )
+    return Verdict(False, {"lost": sorted(wrong)}, observed)

@@ -3,9 +3,11 @@
 The harness writes outbox rows (``write``) and marks them sent later
 (``send``), as a relay would. The learner's cleaner is called
 ``purge_once()`` every 10 ms of virtual time. An unsent row that disappears
-is an event that will never be published (*lost*); a sent row still there
-well after its retention has passed means the outbox grows without bound
-(*overflowed*).
+is an event that will never be published (*lost*); a sent row purged before
+``sent_at + retention`` went *early*; a sent row still there after
+``sent_at + retention`` plus one purge interval means the outbox grows
+without bound (*overflowed*). The harness looks at the outbox after every
+purge, so it knows when each row went.
 
 The learner's component is built as ``factory(store=..., retention=...)``
 and must have ``purge_once()``.
@@ -28,7 +30,7 @@ from harness.workloads.outbox_world import (
     wall,
 )
 from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
-from harness.world import Component
+from harness.world import RESTART_DELAY, Component
 
 NAME = "outbox-cleanup"
 PURGE_INTERVAL = 0.01
@@ -49,6 +51,7 @@ def run(
     db = SqliteBackend(world)
     retention = trace.settings.get("retention", 0.05)
     sent_at: dict[str, float] = {}
+    gone_at: dict[str, float] = {}
     lost: set[str] = set()
     written: list[str] = []
     seqs: dict[str, int] = {}
@@ -87,6 +90,10 @@ def run(
                 return
             host.invoke(purge_once, what="purge_once()")
             require_closed(host, store, "purge_once()")
+            present = {row[0] for row in db.query("SELECT message_id FROM outbox")}
+            for message_id in written:
+                if message_id not in present and message_id not in gone_at:
+                    gone_at[message_id] = world.now()
             if host.running and host.incarnation == incarnation:
                 if pending() or world.now() + PURGE_INTERVAL <= end:
                     scheduler.after(PURGE_INTERVAL, tick)
@@ -99,15 +106,21 @@ def run(
     world.stop()
     present = {row[0] for row in db.query("SELECT message_id FROM outbox")}
     lost |= {m for m in written if m not in present and m not in sent_at}
-    overdue = sorted(
-        m for m, t in sent_at.items() if m in present and t + retention + PURGE_INTERVAL < end
-    )
+    # A row goes at the first purge after sent_at + retention; a crash of the cleaner may
+    # delay that by its restart and one purge interval.
+    slack = PURGE_INTERVAL + cleaner.crashes * (RESTART_DELAY + PURGE_INTERVAL) + 1e-6
+    due = {m: t + retention + slack for m, t in sent_at.items()}
+    late = {m: (sent_at[m], gone_at[m]) for m in due if m in gone_at and gone_at[m] > due[m]}
+    overdue = sorted({*late, *(m for m in due if m in present and due[m] < end)})
     world.close()
     published = Published()
     published.rows = [(-1, m, m, "relay") for m in written if m not in lost]
     notes["outbox"] = outbox_notes(committed={m: m for m in written}, published=published)
     notes["outbox"]["overdue"] = overdue
+    notes["outbox"]["purged_late"] = late
     notes["outbox"]["retention"] = retention
+    notes["outbox"]["sent"] = sent_at
+    notes["outbox"]["gone"] = gone_at
     return outcome_of(
         world,
         cleaner,
@@ -120,28 +133,38 @@ def run(
     )
 
 
-def generate(spec: tuple[int, ...], *, retention: float = 0.05) -> Trace:
-    """Rows ``e1..eN``; row i is sent ``spec[i]`` × 20 ms after it is written (0: never)."""
+def generate(spec: tuple[int, ...]) -> Trace:
+    """``spec = (R, D1, D2, ...)``: a retention of 30 + 20 × R ms, and rows ``e1..eN``.
+
+    Row i is written 5 × i ms in, and sent ``Di`` × 20 ms after it is written
+    (0: never), so rows of different ages are sent at different times.
+    """
+    retention = 0.03 + 0.02 * (spec[0] if spec else 0)
+    delays = spec[1:]
     steps = [
-        Step(0.0, "write", {"id": f"e{i}", "order": f"o-{i}"}) for i in range(1, len(spec) + 1)
+        Step(0.005 * i, "write", {"id": f"e{i}", "order": f"o-{i}"})
+        for i in range(1, len(delays) + 1)
     ]
     sends = [
-        Step(0.02 * delay, "send", {"id": f"e{i}"})
-        for i, delay in enumerate(spec, start=1)
+        Step(0.005 * i + 0.02 * delay, "send", {"id": f"e{i}"})
+        for i, delay in enumerate(delays, start=1)
         if delay
     ]
+    rows = len(delays)
     return Trace(
         name="gen:" + ".".join(str(d) for d in spec),
-        title=f"{len(spec)} generated row" + ("s" if len(spec) != 1 else ""),
-        story="Drawn by Hypothesis: rows sent early, late or never, and crashes.",
+        title=f"{rows} generated row" + ("s" if rows != 1 else ""),
+        story=f"Drawn by Hypothesis: rows sent early, late or never, a {retention:g} s "
+        "retention, and crashes.",
         workload=NAME,
-        steps=tuple(steps + sorted(sends, key=lambda s: s.at)),
+        steps=tuple(sorted(steps + sends, key=lambda s: s.at)),
         settings={"retention": retention},
     )
 
 
 def specs(*, max_rows: int = 4):
-    """A Hypothesis strategy for ``generate``'s spec."""
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one row never sent)."""
     from hypothesis import strategies as st
 
-    return st.lists(st.integers(0, 6), min_size=1, max_size=max_rows).map(tuple)
+    delays = st.lists(st.integers(0, 6), min_size=1, max_size=max_rows)
+    return st.tuples(st.integers(0, 3), delays).map(lambda drawn: (drawn[0], *drawn[1]))

@@ -13,7 +13,13 @@ and the transaction rolls back. The desk lets that error go (the harness
 expects it: the customer is told the order was refused).
 
 The promises: every committed order has its event (no *lost* event), and no
-event exists for an order that was never committed (no *phantom*).
+event exists for an order that was never committed (no *phantom*). An order
+with a positive amount that ``place_order`` answered (it returned, or raised a
+constraint error) must be committed: a desk that takes its own bug (a message
+id used twice, say after a restart) for the customer's refusal turns a valid
+order away (*unavailable*). And the event's row must hold, as JSON, the
+``OrderPlaced`` event naming the order and its amount: the relay publishes the
+body as it is.
 
 The learner's component is built as ``factory(store=..., publisher=...)``
 and must have ``place_order(order_id, amount)``.
@@ -21,6 +27,7 @@ and must have ``place_order(order_id, amount)``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -65,18 +72,25 @@ def run(
         desks[:] = [factory(store=store, publisher=publisher)]
 
     desk = world.host("desk", start)
+    answered: dict[str, str | None] = {}
+    amounts: dict[str, float] = {}
 
     def place(args: dict[str, Any]) -> None:
         order, amount = args["order"], args["amount"]
+        amounts[order] = amount
         timeline.record(world.now(), "customer", "desk", f"place {order} ({amount:g})")
 
         def call() -> None:
+            refusal = None
             try:
                 desks[0].place_order(order, amount)
             except Exception as error:
                 if not is_integrity_error(error):
                     raise
+                refusal = f"{type(error).__name__}: {error}"
                 timeline.record(world.now(), "desk", "customer", f"{order} refused: {error}")
+            if amount > 0 and not desk.gate.dead:
+                answered[order] = refusal  # the customer has the desk's answer
 
         desk.invoke(call, what=f"place_order({order!r}, {amount!r})")
 
@@ -85,9 +99,16 @@ def run(
     notes = run_until_settled(world, trace)
     world.stop()
     orders = [row[0] for row in backend.query("SELECT order_id FROM orders ORDER BY order_id")]
-    for message_id, order in backend.query("SELECT message_id, order_id FROM outbox ORDER BY id"):
+    bodies: dict[str, str] = {}
+    rows = backend.query("SELECT message_id, order_id, body FROM outbox ORDER BY id")
+    for message_id, order, body in rows:
         published.rows.append((-1, message_id, order, "outbox"))
+        problem = body_problem(body, order, amounts.get(order))
+        if problem and order in orders:
+            bodies[order] = problem
     notes["outbox"] = outbox_notes(committed={o: None for o in orders}, published=published)
+    notes["outbox"]["answered"] = answered
+    notes["outbox"]["bodies"] = bodies
     world.close()
     return outcome_of(
         world,
@@ -101,10 +122,35 @@ def run(
     )
 
 
+def body_problem(body: Any, order: str, amount: float | None) -> str | None:
+    """What is wrong with the body of ``order``'s outbox row, or None when it is its event."""
+    try:
+        event = json.loads(body)
+    except (TypeError, ValueError):
+        return f"its body {str(body)[:60]!r} is not JSON"
+    if not isinstance(event, dict):
+        return f"its body {str(body)[:60]!r} is not a JSON object"
+    if event.get("type") != "OrderPlaced":
+        return f"its event's type is {event.get('type')!r}, not 'OrderPlaced'"
+    if event.get("order_id") != order:
+        return f"its event names the order {event.get('order_id')!r}, not {order!r}"
+    if amount is not None and event.get("amount") != amount:
+        return f"its event's amount is {event.get('amount')!r}, not {amount!r}"
+    return None
+
+
+GAP = 0.015
+"""Virtual seconds between two generated orders: longer than a restart, so an order can
+reach a desk that has just restarted."""
+
+
 def generate(spec: tuple[int, ...]) -> Trace:
-    """A trace of ``len(spec)`` orders; order i is refused by the database when ``spec[i]`` is 0."""
+    """A trace of ``len(spec)`` orders; order i is refused by the database when ``spec[i]`` is 0.
+
+    Orders come :data:`GAP` apart, so those after a crash reach the restarted desk.
+    """
     steps = [
-        Step(0.001 * index, "place", {"order": f"o-{index}", "amount": 10.0 * index * flag})
+        Step(GAP * (index - 1), "place", {"order": f"o-{index}", "amount": 10.0 * index * flag})
         for index, flag in enumerate(spec, start=1)
     ]
     return Trace(

@@ -49,6 +49,9 @@ POLL_INTERVAL = 0.005
 """Virtual seconds between two ``poll_once()`` calls of one relay."""
 HORIZON = 0.5
 """Virtual seconds after the last trace step that relays may take to drain the outbox."""
+BACKOFF_HORIZON = 10.0
+"""Virtual seconds past :data:`HORIZON` that a row backing off (its ``available_at`` ahead)
+may still wait for its retry before the run ends."""
 AVAILABLE_AT, CLAIMED_UNTIL, SENT_AT = 3, 5, 6
 """Columns of a snapshot row (see ``snapshot`` in :func:`play`)."""
 QUIET_POLLS = 3
@@ -112,11 +115,18 @@ def play(
     def stall(args: dict[str, Any]) -> None:
         stalls.arm(args["relay"], args["call"], args["seconds"])
 
+    attempts: dict[str, list[tuple[int, str]]] = {}
+    """message id → (timeline step, "refused" | "confirmed") of each publish, in order."""
+
     def refused(message_id: str) -> bool:
-        if refusals.get(message_id, 0) > 0:
+        refuse_now = refusals.get(message_id, 0) > 0
+        if refuse_now:
             refusals[message_id] -= 1
-            return True
-        return False
+        # The port records the refusal (or the confirmation) as the next timeline step.
+        attempts.setdefault(message_id, []).append(
+            (len(timeline), "refused" if refuse_now else "confirmed")
+        )
+        return refuse_now
 
     pending = schedule_steps(
         scheduler, trace.steps, {"write": write, "refuse": refuse, "stall": stall}
@@ -140,7 +150,11 @@ def play(
         is still unsent then stays so (stuck).
         """
         if world.now() > horizon:
-            return True
+            # A row backing off may wait past the horizon for its retry, up to a bound.
+            waits = [row[AVAILABLE_AT] for row in state if row[SENT_AT] is None]
+            retry = max(waits, default=0) - wall(world) + world.now()
+            if world.now() > min(max(horizon, retry + HORIZON), horizon + BACKOFF_HORIZON):
+                return True
         if pending():
             return False
         if all(row[SENT_AT] is not None for row in state):
@@ -198,7 +212,7 @@ def play(
         hosts.append(host)
     notes: dict[str, Any] = {}
     try:
-        scheduler.run(max_events=2_000 + 200 * len(trace.steps))
+        scheduler.run(max_events=4_000 + 200 * len(trace.steps))
     except BudgetExceeded as error:
         notes["budget"] = str(error)
     world.stop()
@@ -207,6 +221,7 @@ def play(
     claimed = {k: holders[m] for k, m in committed.items() if m in holders and holders[m]}
     db.close()
     world.close()
+    crashes = [index for index, step in enumerate(timeline.steps) if step.is_crash]
     timeline, moved = compact(timeline, idle)
     published.rows = [(moved[step], *rest) for step, *rest in published.rows]
     written = {key: moved[step] for key, step in written.items()}
@@ -214,6 +229,13 @@ def play(
         committed=committed, published=published, unsent=unsent, written=written
     )
     notes["outbox"]["claimed"] = claimed
+    keys = {message_id: key for key, message_id in committed.items()}
+    notes["outbox"]["attempts"] = {
+        keys[message_id]: [(moved[step], how) for step, how in tries]
+        for message_id, tries in attempts.items()
+        if message_id in keys
+    }
+    notes["outbox"]["crashes"] = [moved[step] for step in crashes]
     notes["stalls"] = stalls.count
     return Outcome(
         accepted={key: key for key in committed},

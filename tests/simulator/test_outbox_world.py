@@ -268,3 +268,129 @@ def test_a_relay_that_leaves_its_transaction_open_is_told_so():
     )
     with frozen_time() as freezer, pytest.raises(LearnerError, match="transaction still open"):
         outbox_relay.run(Forgetful, trace, Schedule(), freezer=freezer)
+
+
+def _timed(outcome: Outcome, times: list[float]) -> Outcome:
+    """``outcome`` with a timeline whose step i happens at ``times[i]`` (checkers read times)."""
+    for at in times:
+        outcome.timeline.record(at, "relay", "broker", "publish")
+    return outcome
+
+
+@pytest.mark.parametrize(
+    ("gaps", "fits"),
+    [
+        ([0.01, 0.02, 0.04, 0.08, 0.16, 0.32], True),  # the reference: 10 ms, doubling
+        ([0.005, 0.01, 0.02, 0.04], True),  # from one poll
+        ([0.01, 0.025, 0.045, 0.085], True),  # each retry on the poll after its wait
+        ([0.01, 0.01, 0.01, 0.01], False),  # a constant wait
+        ([0.005, 0.005, 0.005, 0.005], False),  # every poll: no backoff
+        ([0.0, 0.0], False),  # in the same poll
+        ([0.01, 0.02, 0.03, 0.04, 0.05], False),  # linear
+        ([0.01, 0.03, 0.09, 0.27], False),  # tripling
+    ],
+)
+def test_a_backoff_fits_when_each_wait_doubles_give_or_take_a_poll(gaps, fits):
+    """A first wait of one poll or more, then each twice the last, to within the 5 ms polls."""
+    from harness.checkers.outbox import _doubling_fits
+
+    assert _doubling_fits(gaps)[0] is fits
+
+
+def test_the_backoff_checker_names_early_retries_and_skips_crashed_chains():
+    """Refusals retried at a constant pace are early; a crash in the chain excuses it."""
+    times = [0.005, 0.015, 0.025, 0.035, 0.045]
+    tries = [(0, "refused"), (1, "refused"), (2, "refused"), (3, "refused"), (4, "confirmed")]
+    box = _box({"o-1#1": "e1"}, [(4, "e1", "o-1#1", "relay")], attempts={"o-1#1": tries})
+    verdict = checkers.outbox.backoff_doubles(_timed(box, times))
+    assert not verdict.holds and set(verdict.anomalies) == {"early"}
+    assert "10, 10, 10, 10 ms" in verdict.observed
+    box.notes["outbox"]["crashes"] = [2]
+    assert checkers.outbox.backoff_doubles(box).holds
+
+
+def test_a_refused_event_may_hold_back_its_own_order_only():
+    """Another order's event ready during the backoff must go before the refused one goes."""
+    committed = {"o-1#1": "e1", "o-1#2": "e2", "o-2#1": "e3"}
+    times = [0.0, 0.0, 0.0, 0.005, 0.035, 0.035, 0.035]
+    attempts = {"o-1#1": [(3, "refused"), (4, "confirmed")], "o-1#2": [(5, "confirmed")]}
+    written = {"o-1#1": 0, "o-1#2": 1, "o-2#1": 2}
+    held_back = [(4, "e1", "o-1#1", "r"), (5, "e2", "o-1#2", "r"), (6, "e3", "o-2#1", "r")]
+    box = _box(committed, held_back, attempts=attempts, written=written)
+    verdict = checkers.outbox.others_not_held(_timed(box, times))
+    assert verdict.anomalies == {"late": ["o-2#1"]} and 6 in verdict.marks
+    went_first = [(3, "e3", "o-2#1", "r"), (4, "e1", "o-1#1", "r"), (5, "e2", "o-1#2", "r")]
+    attempts["o-2#1"] = [(3, "confirmed")]
+    box = _box(committed, went_first, attempts=attempts, written=written)
+    assert checkers.outbox.others_not_held(_timed(box, times)).holds
+
+
+def test_the_desk_and_cleanup_checkers_name_each_anomaly():
+    """A valid order turned away, an unreadable event, a row purged early or late."""
+    turned = _box({"o-1": None}, [], answered={"o-1": None, "o-2": "IntegrityError: UNIQUE"})
+    verdict = checkers.outbox.valid_order_taken(turned)
+    assert verdict.anomalies == {"unavailable": ["o-2"]} and "UNIQUE" in verdict.observed
+    unreadable = _box({"o-1": None}, [], bodies={"o-1": "its body \"{'a': 1}\" is not JSON"})
+    assert checkers.outbox.event_readable(unreadable).anomalies == {"lost": ["o-1"]}
+    ages = {"sent": {"e1": 0.01, "e2": 0.02}, "gone": {"e1": 0.03, "e2": 0.08}, "retention": 0.05}
+    assert checkers.outbox.outbox_retained(_box({}, [], **ages)).anomalies == {"early": ["e1"]}
+    late = _box({}, [], overdue=["e2"], purged_late={"e2": (0.02, 0.2)}, retention=0.05)
+    verdict = checkers.outbox_purged(late)
+    assert verdict.anomalies == {"overflowed": ["e2"]}
+    assert "purged only at t=0.200" in verdict.observed
+
+
+def test_the_desk_reads_each_event_as_the_relay_will_publish_it():
+    """An outbox body must be a JSON OrderPlaced naming its order and amount."""
+    good = '{"type": "OrderPlaced", "order_id": "o-1", "amount": 30, "seq": 1}'
+    assert outbox_desk.body_problem(good, "o-1", 30) is None
+    assert "not JSON" in outbox_desk.body_problem(str({"type": "OrderPlaced"}), "o-1", 30)
+    assert "not 'OrderPlaced'" in outbox_desk.body_problem('{"type": "Placed"}', "o-1", 30)
+    assert "names the order" in outbox_desk.body_problem('{"type": "OrderPlaced"}', "o-1", 30)
+    wrong_amount = '{"type": "OrderPlaced", "order_id": "o-1", "amount": 3}'
+    assert "amount" in outbox_desk.body_problem(wrong_amount, "o-1", 30)
+
+
+def test_a_desk_that_reuses_a_message_id_after_a_restart_turns_an_order_away():
+    """A counter in memory starts again after a crash: the next order is turned away."""
+
+    class Counting:
+        def __init__(self, store, publisher):
+            self.store, self.events = store, 0
+
+        def place_order(self, order_id, amount):
+            self.events += 1
+            body = f'{{"type": "OrderPlaced", "order_id": "{order_id}", "amount": {amount}}}'
+            with self.store.transaction():
+                self.store.execute("INSERT INTO orders VALUES (?, ?)", (order_id, amount))
+                self.store.execute(
+                    "INSERT INTO outbox (message_id, order_id, body) VALUES (?, ?, ?)",
+                    (f"evt-{self.events}", order_id, body),
+                )
+
+    steps = tuple(
+        Step(0.02 * i, "place", {"order": f"o-{i + 1}", "amount": 10.0}) for i in range(2)
+    )
+    trace = Trace("t", "t", "t", "outbox-desk", steps)
+    with frozen_time() as freezer:
+        calm = outbox_desk.run(Counting, trace, Schedule(), freezer=freezer)
+        crashed = outbox_desk.run(
+            Counting, trace, Schedule((CrashPoint(3, "after"),)), freezer=freezer
+        )
+    assert checkers.outbox.valid_order_taken(calm).holds
+    verdict = checkers.outbox.valid_order_taken(crashed)
+    assert verdict.anomalies == {"unavailable": ["o-2"]}, crashed.timeline.render()
+
+
+def test_generated_cleanup_traces_vary_the_retention_and_the_ages():
+    """The first number of a spec picks the retention; rows are written 5 ms apart."""
+    from harness.workloads import outbox_cleanup
+
+    trace = outbox_cleanup.generate((2, 3, 0))
+    assert trace.settings["retention"] == pytest.approx(0.07)
+    assert [(s.at, s.action) for s in trace.steps] == [
+        (0.005, "write"),
+        (0.01, "write"),
+        (0.065, "send"),
+    ]
+    assert outbox_cleanup.generate((0,)).steps == ()
