@@ -48,6 +48,8 @@ PUBLISHED = {
     "message_id TEXT NOT NULL, body TEXT NOT NULL, worker TEXT NOT NULL, "
     "at DOUBLE PRECISION NOT NULL)",
 }
+READY = "CREATE TABLE ready (worker TEXT NOT NULL)"
+"""Where the first relay processes say they are ready, so that they start polling together."""
 
 
 class LiveGate:
@@ -150,8 +152,14 @@ def relay_process(
     crash_rate: float,
     seed: int,
     deadline: float,
+    together: int = 0,
 ) -> None:
-    """One relay process: poll until the outbox is drained or ``deadline`` (time.time()) passes."""
+    """One relay process: poll until the outbox is drained or ``deadline`` (time.time()) passes.
+
+    With ``together`` > 0 it first waits until that many relays are ready (the
+    first incarnations), so that they claim at the same time instead of one
+    draining the outbox while the others still start up.
+    """
     luck = random.Random(seed)
     db = Database(dsn, schema)
     publisher = TablePublisher(db, worker, lambda: luck.random() < crash_rate)
@@ -159,6 +167,12 @@ def relay_process(
         store=db.store(worker), publisher=publisher, worker=worker, lease=lease
     )
     watch = db.connect(autocommit=True)
+    if together:
+        db.execute(watch, "INSERT INTO ready (worker) VALUES (?)", (worker,))
+        while time.time() < deadline:
+            if db.execute(watch, "SELECT count(*) FROM ready")[0][0] >= together:
+                break
+            time.sleep(0.002)
     while time.time() < deadline:
         relay.poll_once()
         if not db.execute(watch, "SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1"):
@@ -235,7 +249,9 @@ def run_relays(
     def spawn(k: int) -> subprocess.Popen:
         worker = f"relay-{k}.{incarnations[k]}"
         luck = seed * 1000 + k * 100 + incarnations[k]
+        together = relays if incarnations[k] == 1 else 0
         args = [db.dsn, db.schema, str(path), name, worker, lease, crash_rate, luck, deadline]
+        args.append(together)
         command = [sys.executable, "-m", "harness.workloads.outbox_live", json.dumps(args)]
         return subprocess.Popen(command)
 
@@ -282,6 +298,7 @@ def _prepare(db: Database):
     for statement in (*(SQLITE_SCHEMA if db.dialect == "sqlite" else POSTGRES_SCHEMA),):
         admin.execute(statement)
     admin.execute(PUBLISHED[db.dialect])
+    admin.execute(READY)
     return admin
 
 

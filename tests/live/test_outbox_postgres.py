@@ -4,6 +4,8 @@ in one deterministic world, and relays as separate processes claiming at the sam
 These run the reference solution (``solutions/``) unless ``--target`` is given on the
 command line: ``pytest tests/live -m postgres --target exercises`` runs your own relay.
 Without a server they are skipped, saying why; with ``CI=true`` a missing server fails.
+A broken promise fails as ``broken promise 'ID': what was observed``, the words of a
+chapter test's failure.
 """
 
 from __future__ import annotations
@@ -75,6 +77,15 @@ def relay_target(request: pytest.FixtureRequest) -> Target:
     explicit = any(arg.startswith("--target") for arg in config.invocation_params.args)
     value = config.getoption("target") if explicit else "solutions"
     return Target(resolve(value, config.rootpath), value)
+
+
+def _keep(outcome: Outcome, promises: list[P.Promise]) -> None:
+    """Fail on the first promise ``outcome`` breaks, naming it as the explorer does."""
+    for promise in promises:
+        verdict = promise(outcome)
+        assert verdict.holds, (
+            f"broken promise {promise.id!r}: {verdict.observed}\n  promise  {promise.statement}"
+        )
 
 
 def _on_postgres(dsn: str) -> SimpleNamespace:
@@ -152,8 +163,18 @@ def test_relays_as_separate_processes_keep_their_promises(dsn, relay_target):
     )
     assert not run.failures, run.failures
     assert run.crashes > 0, "no relay process crashed: the test did not test crashes"
-    outcome = Outcome(accepted={}, effects={}, notes={"outbox": outcome_notes(run)})
-    for promise in PROMISES[1:]:
-        verdict = promise(outcome)
-        assert verdict.holds, f"{promise.statement}: {verdict.observed}"
+    _keep(Outcome(accepted={}, effects={}, notes={"outbox": outcome_notes(run)}), PROMISES[1:])
     assert len(run.published) >= len(run.events)
+
+
+def test_relay_processes_that_never_crash_publish_each_event_once(dsn, relay_target):
+    """four relay processes claim at the same instant and none crashes: each event is
+    published exactly once, so a claim must skip the rows another relay is claiming"""
+    path = relay_target.module("ch05/leased_relay.py").__file__
+    run = run_relays(dsn, path, "LeasedRelay", events=200, orders=20, relays=4, lease=1.0)
+    assert not run.failures, run.failures
+    assert run.crashes == 0
+    workers = {worker for *_, worker in run.published}
+    assert len(workers) > 1, f"only {workers} published: the relays did not run side by side"
+    outcome = Outcome(accepted={}, effects={}, notes={"outbox": outcome_notes(run)})
+    _keep(outcome, [P.PUBLISHED_ONCE, *PROMISES[1:]])
