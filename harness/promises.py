@@ -117,15 +117,23 @@ BOUNDED = Promise(
 )
 ONE_HANDLER = Promise(
     "one-handler",
-    "a command reaches exactly one handler: sending one that has no handler, or two, fails "
-    "with a clear error naming it",
+    "a command reaches exactly one handler, the one the bus accepted, and the sender hears its "
+    "answer, a refusal included: sending one that has no handler, or two, fails with a clear "
+    "error naming it",
     checkers.one_handler,
 )
 EVERY_SUBSCRIBER = Promise(
     "every-subscriber",
     "an event reaches every subscriber of its type, once: a failing subscriber neither stops "
-    "the others nor, when the event is published again, makes them get it twice",
+    "the others nor, when the event is published again, makes them get it twice; publish "
+    "names the subscribers that failed, and only those",
     checkers.every_subscriber,
+)
+UNIQUE_CORRELATION_ID = Promise(
+    "unique-correlation-id",
+    "every question is sent with a correlation id of its own, never used again for the "
+    "requester's whole life: not for a question about the same order, nor after it is answered",
+    checkers.bus.unique_correlation_ids,
 )
 CORRELATED = Promise(
     "correlated",

@@ -13,15 +13,18 @@ class Bus:
 
     Promise for commands: ``send(command)`` hands the command to exactly one
     handler, the one registered for ``command["type"]``, and returns what that
-    handler returned. A type with no handler raises ``NoHandler``; a second handler
-    for a type raises ``TooManyHandlers`` (when it registers, or when a command of
-    that type is sent). Either error names the command's type.
+    handler returned; when the handler refuses (raises ``Refused``), the sender
+    hears it. A type with no handler raises ``NoHandler``; a second handler for a
+    type raises ``TooManyHandlers`` (when it registers, and then it never gets a
+    command, or when a command of that type is sent). Either error names the
+    command's type.
 
     Promise for events: ``publish(event)`` hands the event to every subscriber of
     ``event["type"]``, each on its own: a subscriber that raises does not stop the
-    others. It returns the names of the subscribers that failed. The publisher then
-    publishes the same event (same ``event["id"]``) again; it must reach only those
-    that have not taken it in yet. An event with no subscriber is fine.
+    others. It returns the names of the subscribers that failed during this
+    publish, and only those. The publisher then publishes the same event (same
+    ``event["id"]``) again; it must reach only those that have not taken that
+    event in yet. An event with no subscriber is fine.
     """
 
     def __init__(self) -> None:

@@ -16,7 +16,9 @@ class Requester:
     request was sent with, if it arrives within ``timeout`` virtual seconds, else
     with ``None`` ("timed out") when the timeout expires. A reply that comes after
     that, a second copy of a reply, or a reply with an unknown correlation id
-    changes nothing.
+    changes nothing. A correlation id names one question for the requester's
+    whole life: never the same for two questions, even about the same order,
+    even once the first is answered.
 
     Nothing waits: ``ask`` returns at once. Send the query with
     ``self.wire.request(query, correlation_id=...)``; the world calls

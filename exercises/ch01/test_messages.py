@@ -51,6 +51,7 @@ def test_an_accepted_command_returns_what_happened_in_past_tense(kit):
 REFUSED = [
     ("an-order-placed-twice", [place("o-1", 30)], place("o-1", 30), "placed"),
     ("a-negative-amount", [], place("o-2", -5), "unknown"),
+    ("a-zero-amount", [], place("o-6", 0), "unknown"),
     ("a-charge-for-an-unknown-order", [], charge("o-3", 30), "unknown"),
     ("a-charge-of-the-wrong-amount", [place("o-4", 30)], charge("o-4", 25), "placed"),
     ("a-second-charge", [place("o-5", 30), charge("o-5", 30)], charge("o-5", 30), "paid"),

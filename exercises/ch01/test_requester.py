@@ -2,11 +2,11 @@
 
 import pytest
 
-from harness.promises import ANSWERED_IN_TIME, ANSWERED_ONCE, CORRELATED
+from harness.promises import ANSWERED_IN_TIME, ANSWERED_ONCE, CORRELATED, UNIQUE_CORRELATION_ID
 from harness.workloads import status_queries
 
 MODULE, NAME = "ch01/requester.py", "Requester"
-PROMISES = [CORRELATED, ANSWERED_IN_TIME, ANSWERED_ONCE]
+PROMISES = [UNIQUE_CORRELATION_ID, CORRELATED, ANSWERED_IN_TIME, ANSWERED_ONCE]
 
 
 @pytest.mark.task(3)

@@ -11,7 +11,11 @@ from harness.outcome import Outcome
 
 
 def one_handler(outcome: Outcome) -> Verdict:
-    """Each command reached exactly one handler; none, or two, made ``send`` fail clearly."""
+    """Each command reached exactly one handler; none, or two, made ``send`` fail clearly.
+
+    The one handler is the one whose registration the bus accepted, and when it
+    refuses the command, ``send`` lets its ``Refused`` through to the sender.
+    """
     for sent in outcome.sent:
         name = f"{sent.command} ({sent.type})"
         ran = list(sent.handled_by)
@@ -28,8 +32,32 @@ def one_handler(outcome: Outcome) -> Verdict:
             if len(sent.handlers) > 1:
                 observed += ": a command has exactly one handler, and two are an error"
             return Verdict(False, {"duplicated": [sent.command]}, observed, {sent.step: "sent"})
+        strangers = [handler for handler in ran if handler not in sent.handlers]
+        if strangers:
+            stranger, refused = strangers[0], [handler for handler, _ in sent.refused]
+            if stranger in refused:
+                kept = " and ".join(sent.handlers) or "no handler"
+                observed = (
+                    f"{name} was handled by {stranger}, whose registration as a handler of "
+                    f"{sent.type} the bus refused (phantom): a refused registration leaves "
+                    f"{kept} in place"
+                )
+                return Verdict(False, {"phantom": [sent.command]}, observed, {sent.step: "sent"})
+            observed = f"{name} was handled by {stranger}, which never registered for {sent.type}"
+            return Verdict(False, {"lost": [sent.command]}, observed, {sent.step: "sent"})
         wanted = {0: "NoHandler", 1: None}.get(len(sent.handlers), "TooManyHandlers")
         got = sent.error[0] if sent.error else None
+        if wanted is None and ran and sent.refused_by:
+            if got == "Refused":
+                continue
+            if got is None:
+                observed = (
+                    f"{sent.refused_by[0]} refused {name}, but send returned {sent.reply!r} as "
+                    "if it had been done: a command's refusal is the sender's to hear (swallowed)"
+                )
+                return Verdict(
+                    False, {"swallowed": [sent.command]}, observed, {sent.step: "returned"}
+                )
         if wanted is None and ran and got is None:
             if sent.reply != {"handled_by": ran[0], "command": sent.command}:
                 return Verdict(
@@ -110,12 +138,17 @@ def every_subscriber(outcome: Outcome) -> Verdict:
             tried = got.get(subscriber, [])
             if not tried and failed_before:
                 why = f": {failed_before[0]} failed before it, and the others were never tried"
-            elif tried and event.rounds == 1:
+            elif not tried:
+                why = (
+                    f": the desk published it {_times(event.rounds)}, and publish never called "
+                    f"{subscriber}, though it subscribes to {event.type}"
+                )
+            elif event.rounds == 1:
                 why = ": publish did not say it failed, so it was never published again"
             elif len(tried) < event.rounds:
                 why = (
-                    f": the desk published it {event.rounds} times, but it reached "
-                    f"{subscriber} only {len(tried)} time(s)"
+                    f": the desk published it {_times(event.rounds)}, but it reached "
+                    f"{subscriber} only {_times(len(tried))}"
                 )
             else:
                 why = ""
@@ -124,7 +157,47 @@ def every_subscriber(outcome: Outcome) -> Verdict:
                 {"lost": [f"{event.event}→{subscriber}"]},
                 f"{subscriber} never got {event.event} ({event.type}){why} (lost)",
             )
+        wrong = _misreported(outcome, event)
+        if wrong:
+            return wrong
     return _holds()
+
+
+def _misreported(outcome: Outcome, event) -> Verdict | None:
+    """What each publish of ``event`` returned must name exactly those that raised, not since
+    taken it in: the desk publishes again while the list is not empty, and only then."""
+    took: set[str] = set()
+    for number, returned in enumerate(event.returned, start=1):
+        tried = [d for d in outcome.deliveries if d.event == event.event and d.round == number]
+        took |= {d.subscriber for d in tried if d.ok}
+        expected = {d.subscriber for d in tried if not d.ok} - took
+        plain = returned is None or (
+            isinstance(returned, (tuple, list, set, frozenset))
+            and all(isinstance(name, str) for name in returned)
+        )
+        if plain and set(returned or ()) == expected:
+            continue
+        which = "" if len(event.returned) == 1 else f"on its {_nth(number)} publish, "
+        failed = (
+            f"{', '.join(sorted(expected))} raised and {'has' if len(expected) == 1 else 'have'} "
+            "not taken it in"
+            if expected
+            else "every subscriber it called took it in"
+        )
+        observed = (
+            f"publish({event.event}) returned {returned!r} {which}but {failed}: publish returns "
+            "the names of the subscribers that raised, and only those"
+        )
+        return Verdict(False, {}, observed)
+    return None
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _nth(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
 
 
 def _question_of(outcome: Outcome, body: object) -> str | None:
@@ -220,4 +293,36 @@ def answered_once(outcome: Outcome) -> Verdict:
                 f"{name} was answered {len(answers)} times ({said}) (duplicated)",
                 marks,
             )
+    return _holds()
+
+
+def unique_correlation_ids(outcome: Outcome) -> Verdict:
+    """No two questions were ever sent with the same correlation id, over the requester's life.
+
+    Two questions about the same order are two questions, and a question that
+    is answered may still get a copy or a late reply: an id that comes back for
+    a later question would let that straggler answer it.
+    """
+    owner: dict[str, str] = {}
+    for request in outcome.requests:
+        if request.question is None:
+            continue
+        first = owner.setdefault(request.correlation_id, request.question)
+        if first == request.question:
+            continue
+        earlier, later = outcome.questions[first], outcome.questions[request.question]
+        if earlier.order == later.order:
+            why = f"both are about {later.order}, yet they are two questions"
+        elif outcome.answers.get(first) and outcome.answers[first][0].time <= later.asked_at:
+            why = f"{first} was answered already, but a copy or a late reply to it may still come"
+        else:
+            why = f"{first} was still waiting"
+        observed = (
+            f"{request.question} (about {later.order}) was sent with correlation id "
+            f"{request.correlation_id!r}, the id of {first} (about {earlier.order}): {why}, "
+            f"and a reply to {first} would answer {request.question}"
+        )
+        steps = [r.step for r in outcome.requests if r.correlation_id == request.correlation_id]
+        marks = {step: f"corr={request.correlation_id}" for step in steps}
+        return Verdict(False, {}, observed, marks)
     return _holds()

@@ -5,12 +5,16 @@ The learner's bus routes the two one-way families of messages:
 - a command (``PlaceOrder``, ``ChargePayment``) goes to exactly one handler;
   ``send`` raises :class:`~harness.ports.messaging.NoHandler` when its type has no
   handler and :class:`~harness.ports.messaging.TooManyHandlers` when it has two
-  (either at ``send``, or already when the second handler registers);
+  (either at ``send``, or already when the second handler registers, which then
+  never gets a command). The handler may refuse the command: its
+  :class:`~harness.ports.messaging.Refused` goes through ``send`` to the sender;
 - an event (``OrderPlaced``, ``PaymentCaptured``) goes to every subscriber of its
   type, each on its own: one that raises does not stop the others. ``publish``
   returns the names of the subscribers that failed, and the desk publishes the
   same event (same ``id``) again 10 ms later, up to ``retries`` times; a
-  subscriber that already has the event must not get it twice.
+  subscriber that already has the event must not get it twice. What ``publish``
+  returns must name exactly the subscribers that raised and have not taken the
+  event in.
 
 Handlers and subscribers are the harness's (the services: payments, inventory,
 shipping, notifications, loyalty); they record what reached them.
@@ -21,9 +25,11 @@ The learner's component is built as ``factory()`` and must have
 Messages are ``{"type": str, "id": str, "order_id": str}``.
 
 Trace actions: ``handle = {command, handler}``, ``subscribe = {event, subscriber}``,
-``send = {id, command, order}``, ``publish = {id, event, order}`` and
+``send = {id, command, order}``, ``publish = {id, event, order}``,
 ``fail = {subscriber, event, times}`` (that subscriber raises the first ``times``
-times the event with that id reaches it). Setting: ``retries`` (default 2).
+times the event with that id reaches it) and ``refuse = {command}`` (the handler
+that gets the command with that id refuses it: it raises ``Refused``). Setting:
+``retries`` (default 2).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any, NamedTuple
 
 from harness.faults import Schedule
 from harness.outcome import Outcome
-from harness.ports.messaging import NoHandler, SubscriberFailed, TooManyHandlers
+from harness.ports.messaging import NoHandler, Refused, SubscriberFailed, TooManyHandlers
 from harness.traces import COUNT, STRING, Step, Trace, Vocabulary
 from harness.workloads.play import new_world, run_until_settled, schedule_steps
 from harness.world import Component
@@ -50,6 +56,7 @@ VOCABULARY = Vocabulary(
         "send": {"id": STRING, "command": STRING, "order": STRING},
         "publish": {"id": STRING, "event": STRING, "order": STRING},
         "fail": {"subscriber": STRING, "event": STRING, "times": COUNT},
+        "refuse": {"command": STRING},
     },
     settings={"retries": (COUNT, 2)},
 )
@@ -66,9 +73,11 @@ class Sent(NamedTuple):
     """Registrations for this type that the bus refused: (handler, error text)."""
     handled_by: tuple[str, ...]
     error: tuple[str, str] | None
-    """(exception class, message) when ``send`` raised NoHandler or TooManyHandlers."""
+    """(exception class, message) when ``send`` raised NoHandler, TooManyHandlers or Refused."""
     reply: Any
     step: int
+    refused_by: tuple[str, ...] = ()
+    """The handlers that refused the command (raised Refused at it)."""
 
 
 class Delivery(NamedTuple):
@@ -116,6 +125,8 @@ def run(
     subscribers: dict[str, list[str]] = {}
     failing: dict[tuple[str, str], int] = {}
     handled: dict[str, list[str]] = {}
+    refusing: set[str] = set()
+    refusals: dict[str, list[str]] = {}
     sent: list[Sent] = []
     deliveries: list[Delivery] = []
     published: dict[str, Published] = {}
@@ -134,6 +145,10 @@ def run(
         def handler(command: Any) -> dict[str, Any]:
             command_id = _field(command, "id")
             handled.setdefault(command_id, []).append(name)
+            if command_id in refusing:
+                refusals.setdefault(command_id, []).append(name)
+                timeline.record(now(), "bus", name, f"handle {_describe(command)}  ✗ refused")
+                raise Refused(f"{name} refuses {command_id}: the card was declined")
             timeline.record(now(), "bus", name, f"handle {_describe(command)}")
             return {"handled_by": name, "command": command_id}
 
@@ -189,7 +204,7 @@ def run(
         def attempt() -> None:
             try:
                 outcome["reply"] = _plain(instance["bus"].send(dict(command)))
-            except (NoHandler, TooManyHandlers) as error:
+            except (NoHandler, TooManyHandlers, Refused) as error:
                 outcome["error"] = (type(error).__name__, str(error))
 
         bus.invoke(attempt, what="send() of the bus")
@@ -207,6 +222,7 @@ def run(
                 outcome["error"],
                 outcome["reply"],
                 step,
+                tuple(refusals.get(command["id"], ())),
             )
         )
 
@@ -245,11 +261,11 @@ def run(
     def fail(args: dict[str, Any]) -> None:
         failing[(args["subscriber"], args["event"])] = args["times"]
 
-    schedule_steps(
-        scheduler,
-        trace.steps,
-        {"handle": handle, "subscribe": subscribe, "send": send, "publish": publish, "fail": fail},
-    )
+    def refuse(args: dict[str, Any]) -> None:
+        refusing.add(args["command"])
+
+    actions = {"handle": handle, "subscribe": subscribe, "send": send, "publish": publish}
+    schedule_steps(scheduler, trace.steps, {**actions, "fail": fail, "refuse": refuse})
     notes = run_until_settled(world, trace)
     world.stop()
     world.close()

@@ -18,7 +18,9 @@ query is ``{"type": "GetOrderStatus", "order_id": str}``; a reply body is
 
 Trace actions: ``ask = {id, order, timeout}`` (the desk asks; ``id`` names the
 question in the trace) and ``reply = {to, status}`` (the orders service replies to
-question ``to``, with the correlation id the requester sent it).
+question ``to``, with the correlation id the requester sent it). Several questions
+may be about the same order, and a question may be asked after earlier ones were
+answered: a correlation id names one question for the requester's whole life.
 """
 
 from __future__ import annotations
@@ -65,6 +67,14 @@ class Reply(NamedTuple):
     body: dict
 
 
+class Request(NamedTuple):
+    """A request the requester sent: for which question (None: outside any ask), with what id."""
+
+    question: str | None
+    correlation_id: str
+    step: int
+
+
 @dataclass
 class QueriesOutcome(Outcome):
     """An outcome with the questions asked, the replies the world sent, and the answers."""
@@ -72,6 +82,7 @@ class QueriesOutcome(Outcome):
     questions: dict[str, Question] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     answers: dict[str, list[Answer]] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
 
 
 def run(
@@ -84,6 +95,7 @@ def run(
     replies: list[Reply] = []
     answers: dict[str, list[Answer]] = {}
     correlation: dict[str, str] = {}
+    requests: list[Request] = []
     asking: list[str] = []
     instance: dict[str, Any] = {}
     notes: dict[str, Any] = {}
@@ -92,6 +104,8 @@ def run(
         # The question being asked right now owns the request (a retry keeps its first id).
         if asking and asking[-1] not in correlation:
             correlation[asking[-1]] = correlation_id
+        question = asking[-1] if asking else None
+        requests.append(Request(question, correlation_id, len(timeline) - 1))
 
     def start(host: Component) -> None:
         wire = Wire(
@@ -169,6 +183,7 @@ def run(
         questions=questions,
         replies=replies,
         answers=answers,
+        requests=requests,
     )
 
 
@@ -186,6 +201,11 @@ def _plain(body: Any) -> Any:
 
 TIMEOUT = 0.050
 ASK_GAP = 0.002
+LATER_GAP = 0.020
+"""A question asked later comes 20 ms after the previous one: after its prompt reply and copy."""
+LATER, SAME_ORDER = 5, 10
+"""Added to a question's plan: asked ``LATER_GAP`` after the previous question instead of
+``ASK_GAP``; about the same order as the previous question."""
 PLANS = {
     0: (0.010,),  # a prompt reply
     1: (0.030,),  # a slow reply, overtaken by the prompt replies to later questions
@@ -197,12 +217,27 @@ STATUSES = ("placed", "paid", "shipped")
 
 
 def generate(spec: tuple[int, ...]) -> Trace:
-    """A trace of ``len(spec)`` questions, 2 ms apart; the replies to question i follow
-    ``PLANS[spec[i]]``."""
+    """A trace of ``len(spec)`` questions; the replies to question i follow a plan of ``PLANS``.
+
+    ``spec[i]`` is the plan (0 prompt, 1 slow, 2 duplicated, 3 late, 4 none), plus
+    ``LATER`` (5) when the question comes 20 ms after the previous one instead of
+    2 ms, once the previous one's prompt reply and its copy have arrived, plus
+    ``SAME_ORDER`` (10) when it asks about the same order as the previous one.
+
+    >>> [(s.at, s.action, s.args.get("order")) for s in generate((0, 15)).steps]
+    [(0.0, 'ask', 'o-1'), (0.01, 'reply', None), (0.02, 'ask', 'o-1'), (0.03, 'reply', None)]
+    """
     steps = []
-    for index, plan in enumerate(spec, start=1):
-        asked = round((index - 1) * ASK_GAP, 6)
-        name, order = f"q{index}", f"o-{index}"
+    asked, orders = 0.0, 0
+    for index, value in enumerate(spec, start=1):
+        if not 0 <= value < 2 * SAME_ORDER:
+            raise ValueError(f"a generated question is 0..{2 * SAME_ORDER - 1}, got {value}")
+        plan, later, same = value % LATER, value // LATER % 2, value // SAME_ORDER
+        if index > 1:
+            asked = round(asked + (LATER_GAP if later else ASK_GAP), 6)
+        if index == 1 or not same:
+            orders += 1
+        name, order = f"q{index}", f"o-{orders}"
         steps.append(Step(asked, "ask", {"id": name, "order": order, "timeout": TIMEOUT}))
         status = STATUSES[index % len(STATUSES)]
         for delay in PLANS[plan]:
@@ -212,7 +247,9 @@ def generate(spec: tuple[int, ...]) -> Trace:
         name="gen:" + ".".join(str(p) for p in spec),
         title=f"{len(spec)} generated question" + ("s" if len(spec) != 1 else ""),
         story="Drawn by Hypothesis: replies prompt, slow, duplicated, late or missing "
-        "(one number per question: 0 prompt, 1 slow, 2 duplicated, 3 late, 4 none).",
+        "(one number per question: 0 prompt, 1 slow, 2 duplicated, 3 late, 4 none; plus 5 "
+        "when it is asked 20 ms after the previous question, plus 10 when it is about the "
+        "same order).",
         workload=NAME,
         steps=tuple(steps),
     )
@@ -222,4 +259,6 @@ def specs(*, max_questions: int = 5):
     """A Hypothesis strategy for ``generate``'s spec (shrinks towards one prompt reply)."""
     from hypothesis import strategies as st
 
-    return st.lists(st.integers(0, max(PLANS)), min_size=1, max_size=max_questions).map(tuple)
+    return st.lists(st.integers(0, 2 * SAME_ORDER - 1), min_size=1, max_size=max_questions).map(
+        tuple
+    )
