@@ -9,21 +9,32 @@ found and the token that replays exactly that case.
   the trace once without crashes, then once for every call the component
   made, crashing just before it and just after it. A failure is shrunk by
   dropping trace steps while the same promise still breaks.
+- :meth:`Explorer.every_pair_of_crashes` goes one crash further: after no
+  crash and every single crash, it runs every pair of crash points, the
+  second at a call of the run that the first crash left (a crash that strikes
+  the recovery from the first). A first crash that leaves the world exactly
+  as another did (the same timeline, crash lines aside, and as many calls
+  after it) has the same pairs, so they are run once. Meant for the shortest
+  traces: a trace of *n* calls takes on the order of *n*² runs.
 - :meth:`Explorer.random_faults` lets Hypothesis draw generated traces with
   several crashes and gateway failures, and shrink a failure to a minimal one.
 
+Both exhaustive explorations shrink a failure by dropping trace steps while
+the same promise still breaks under some schedule of as many crashes at most.
+
 A replay token reads ``TRACE[~DROPPED]/CRASHES@sSEED``: ``queue-three-orders~1/4a@s0``
 is the trace ``queue-three-orders`` without its step 1, crashing after call 4,
-seed 0; ``gen:0.2/3b@s7`` is a generated trace of two orders, the second
-timing out twice, crashing before call 3, seed 7. In a world with several
-components under test, each crash point names its actor:
-``two-relays/relay-2:4a@s0`` crashes ``relay-2`` after its call 4.
+seed 0; ``queue-one-order/1b.2a@s0`` crashes before call 1, then after call 2
+(calls are numbered over the whole run, restarts included); ``gen:0.2/3b@s7`` is
+a generated trace of two orders, the second timing out twice, crashing before
+call 3, seed 7. In a world with several components under test, each crash point
+names its actor: ``two-relays/relay-2:4a@s0`` crashes ``relay-2`` after its call 4.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -31,7 +42,13 @@ from typing import Any
 from harness.checkers import Verdict
 from harness.clock import frozen_time
 from harness.errors import LearnerError, NotDone
-from harness.faults import CrashPoint, Schedule
+from harness.faults import (
+    CrashPoint,
+    Schedule,
+    aftermath,
+    crash_pair_schedules,
+    single_crash_schedules_of,
+)
 from harness.outcome import Outcome
 from harness.promises import Promise
 from harness.traces import Trace
@@ -95,28 +112,6 @@ def first_broken(outcome: Outcome, promises: Sequence[Promise]) -> tuple[Promise
     return None
 
 
-def single_crash_schedules(calls: int, seed: int) -> Iterator[Schedule]:
-    """Every schedule with one crash: before, then after, each of ``calls`` calls."""
-    for call in range(1, calls + 1):
-        for when in ("before", "after"):
-            yield Schedule((CrashPoint(call, when),), seed)
-
-
-def single_crash_schedules_of(baseline: Outcome, seed: int) -> Iterator[Schedule]:
-    """Every single-crash schedule of a run: per actor when it hosted several, else per call.
-
-    A world with several components under test (``baseline.actor_calls``) gets
-    crash points that name their actor, so each strikes one component only.
-    """
-    if not baseline.actor_calls:
-        yield from single_crash_schedules(baseline.calls, seed)
-        return
-    for actor, calls in sorted(baseline.actor_calls.items()):
-        for call in range(1, calls + 1):
-            for when in ("before", "after"):
-                yield Schedule((CrashPoint(call, when, actor),), seed)
-
-
 def drop(trace: Trace, dropped: Sequence[int]) -> Trace:
     """``trace`` without the steps at the given (original) indexes."""
     for index in sorted(dropped, reverse=True):
@@ -174,6 +169,37 @@ class Explorer:
                 failure = self._single_crashes(workload, factory, trace, (), promises, freezer)
                 if failure is not None:
                     raise self._shrink(workload, factory, failure, promises, freezer)
+        return self.runs
+
+    def every_pair_of_crashes(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
+    ) -> int:
+        """Run each trace under no crash, every single crash and every pair of crashes.
+
+        The promises must hold in every run. The second crash of a pair strikes a
+        call made after the first one, so it may strike the recovery itself (the
+        redelivery of what the first crash left unacknowledged). A failure is
+        reported with the fewest crashes that show it on its trace, then shrunk by
+        dropping trace steps; its replay token names both crash points
+        (``queue-one-order/1b.2a@s0``). Returns how many runs it took.
+
+        Use it on the shortest traces: a trace whose run makes *n* calls takes on
+        the order of *n*² runs (first crashes that leave the world the same way
+        share their pairs, which are run once).
+        """
+        if self.replay:
+            return self._replay(workload, factory, traces, promises)
+        with frozen_time() as freezer:
+            for trace in traces:
+                failure = self._crash_pairs(workload, factory, trace, (), promises, freezer)
+                if failure is not None:
+                    raise self._shrink(
+                        workload, factory, failure, promises, freezer, explore=self._crash_pairs
+                    )
         return self.runs
 
     def single_crash_outcomes(
@@ -296,6 +322,39 @@ class Explorer:
             return broken
         return None
 
+    def _crash_pairs(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        trace: Trace,
+        dropped: tuple[int, ...],
+        promises: Sequence[Promise],
+        freezer: object,
+    ) -> PromiseBroken | None:
+        """No crash, every single crash, then every pair: the first broken promise, if any."""
+        firsts: list[tuple[Schedule, Outcome]] = []
+
+        def check(schedule: Schedule) -> Outcome:
+            return self._check(workload, factory, Case(trace, schedule, dropped), promises, freezer)
+
+        try:
+            baseline = check(Schedule((), trace.seed))
+            for schedule in single_crash_schedules_of(baseline, trace.seed):
+                firsts.append((schedule, check(schedule)))
+            aftermaths, tried = set(), set()
+            for first, outcome in firsts:
+                seen = aftermath(first, outcome)
+                if seen in aftermaths:
+                    continue
+                aftermaths.add(seen)
+                for schedule in crash_pair_schedules(first, outcome):
+                    if schedule not in tried:
+                        tried.add(schedule)
+                        check(schedule)
+        except PromiseBroken as broken:
+            return broken
+        return None
+
     def _shrink(
         self,
         workload: ModuleType,
@@ -303,8 +362,14 @@ class Explorer:
         failure: PromiseBroken,
         promises: Sequence[Promise],
         freezer: object,
+        *,
+        explore: Callable[..., PromiseBroken | None] | None = None,
     ) -> PromiseBroken:
-        """Drop trace steps, one at a time, while the same promise still breaks."""
+        """Drop trace steps, one at a time, while the same promise still breaks.
+
+        ``explore`` re-explores each smaller trace (default: every single crash).
+        """
+        explore = explore or self._single_crashes
         original_steps = len(failure.outcome.timeline)
         full = failure.trace
         kept = list(range(len(full.steps)))
@@ -316,7 +381,7 @@ class Explorer:
                 trial = [i for i in kept if i != index]
                 dropped = tuple(i for i in range(len(full.steps)) if i not in trial)
                 smaller = drop(full, dropped)
-                found = self._single_crashes(workload, factory, smaller, dropped, promises, freezer)
+                found = explore(workload, factory, smaller, dropped, promises, freezer)
                 if found is not None and found.promise.id == failure.promise.id:
                     kept, best, changed = trial, found, True
                     break

@@ -28,9 +28,12 @@ an actor strikes every component under test at that call number, as before.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from harness.outcome import Outcome
 
 When = Literal["before", "after"]
 T = TypeVar("T")
@@ -200,3 +203,65 @@ class Gate:
         self.dead = True
         self._on_crash(where)
         raise Crash(f"{self.actor} crashed {where}")
+
+
+# -- the schedules an exhaustive exploration runs ---------------------------------------------
+
+
+def single_crash_schedules(calls: int, seed: int) -> Iterator[Schedule]:
+    """Every schedule with one crash: before, then after, each of ``calls`` calls."""
+    for call in range(1, calls + 1):
+        for when in ("before", "after"):
+            yield Schedule((CrashPoint(call, when),), seed)
+
+
+def single_crash_schedules_of(baseline: Outcome, seed: int) -> Iterator[Schedule]:
+    """Every single-crash schedule of a run: per actor when it hosted several, else per call.
+
+    A world with several components under test (``baseline.actor_calls``) gets
+    crash points that name their actor, so each strikes one component only.
+    """
+    if not baseline.actor_calls:
+        yield from single_crash_schedules(baseline.calls, seed)
+        return
+    for actor, calls in sorted(baseline.actor_calls.items()):
+        for call in range(1, calls + 1):
+            for when in ("before", "after"):
+                yield Schedule((CrashPoint(call, when, actor),), seed)
+
+
+def crash_pair_schedules(first: Schedule, outcome: Outcome) -> Iterator[Schedule]:
+    """Every schedule that adds a second crash to ``first``, whose run gave ``outcome``.
+
+    The second crash strikes before or after a call made after the first crash:
+    calls ``first``'s call + 1 to the last of the run, of the same actor; in a
+    world with several components under test, also every call of each other one.
+
+    >>> from harness.outcome import Outcome
+    >>> run = Outcome(accepted={}, effects={}, calls=3)
+    >>> [s.token for s in crash_pair_schedules(Schedule((CrashPoint(2, "after"),)), run)]
+    ['2a.3b@s0', '2a.3a@s0']
+    """
+    (crash,) = first.crashes
+    counts = outcome.actor_calls or {crash.actor: outcome.calls}
+    for actor, calls in sorted(counts.items()):
+        start = crash.call + 1 if actor == crash.actor else 1
+        for call in range(start, calls + 1):
+            for when in ("before", "after"):
+                yield Schedule((crash, CrashPoint(call, when, actor)), first.seed)
+
+
+def aftermath(first: Schedule, outcome: Outcome) -> tuple:
+    """What a run looked like apart from where its one crash struck, and the calls after it.
+
+    Two first crashes with the same aftermath left the world in the same state at
+    the same moment (only the crash line and the numbering of later calls differ),
+    so the second crashes that follow them make the same runs.
+    """
+    (crash,) = first.crashes
+    counts = outcome.actor_calls or {crash.actor: outcome.calls}
+    later = tuple(
+        (actor, calls - (crash.call if actor == crash.actor else 0))
+        for actor, calls in sorted(counts.items())
+    )
+    return later, tuple(step for step in outcome.timeline.steps if not step.is_crash)

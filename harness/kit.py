@@ -91,6 +91,24 @@ class Kit:
     ) -> int:
         return self.explorer.every_single_crash(workload, factory, traces, promises)
 
+    def every_pair_of_crashes(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
+    ) -> int:
+        """Each trace under no crash, every single crash and every pair of crashes.
+
+        For promises a second crash can break by striking the recovery from the
+        first (a redelivery that is itself redelivered); give it the shortest
+        traces, since a run of *n* calls takes on the order of *n*² runs::
+
+            kit.every_pair_of_crashes(payments_queue, consumer, kit.traces("queue-one-order"),
+                                      [NO_SWALLOW, NO_DUPLICATE, SETTLED])
+        """
+        return self.explorer.every_pair_of_crashes(workload, factory, traces, promises)
+
     def random_faults(
         self, workload: ModuleType, factory: Factory, promises: Sequence[Promise], **options: Any
     ) -> int:

@@ -25,6 +25,8 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import LogClient, Payments
 from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
+from harness.workloads import payments_queue
+from harness.workloads.payments_queue import OUTAGE
 from harness.workloads.play import (
     charges_outcome,
     new_world,
@@ -149,8 +151,11 @@ def generate(spec: tuple[int, ...], *, partitions: int = 1, max_poll_records: in
     )
 
 
-def specs(*, max_orders: int = 6, max_failures: int = 2):
-    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one record, no failure)."""
-    from hypothesis import strategies as st
+def specs(*, max_orders: int = 6, max_failures: int = OUTAGE):
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one record, no failure).
 
-    return st.lists(st.integers(0, max_failures), min_size=1, max_size=max_orders).map(tuple)
+    Drawn as payments-queue's: each order's gateway times out 0 to 2 times; in
+    about half the traces, one order meets an outage of 3 to ``max_failures``
+    timeouts in a row.
+    """
+    return payments_queue.specs(max_orders=max_orders, max_failures=max_failures)

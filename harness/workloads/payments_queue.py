@@ -108,8 +108,29 @@ def generate(spec: tuple[int, ...], *, prefetch: int = 1) -> Trace:
     )
 
 
-def specs(*, max_orders: int = 5, max_failures: int = 2):
-    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one order, no failure)."""
+OUTAGE = 12
+"""The most timeouts in a row a generated order gets: more than any number of attempts a
+consumer could count to before giving up, so one that gives up loses an order."""
+
+
+def specs(*, max_orders: int = 5, max_failures: int = OUTAGE):
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one order, no failure).
+
+    Each order's gateway times out 0 to 2 times; in about half the traces, one
+    order meets an outage instead: 3 to ``max_failures`` timeouts in a row.
+    """
     from hypothesis import strategies as st
 
-    return st.lists(st.integers(0, max_failures), min_size=1, max_size=max_orders).map(tuple)
+    spec = st.lists(st.integers(0, min(2, max_failures)), min_size=1, max_size=max_orders)
+    if max_failures <= 2:
+        return spec.map(tuple)
+    outage = st.none() | st.tuples(st.integers(0, max_orders - 1), st.integers(3, max_failures))
+    return st.tuples(spec, outage).map(_with_outage)
+
+
+def _with_outage(drawn: tuple[list[int], tuple[int, int] | None]) -> tuple[int, ...]:
+    spec, outage = drawn
+    if outage is None:
+        return tuple(spec)
+    index, failures = outage
+    return tuple(failures if i == index % len(spec) else f for i, f in enumerate(spec))
