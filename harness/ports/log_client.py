@@ -56,6 +56,8 @@ class LogClient:
         self._reset = reset
         self._max = max_poll_records
         self._observer = observer
+        self.last_polled = 0
+        """How many records the last ``poll()`` returned (the harness's poll loop reads it)."""
         self._assigned: list[int] = []
         self._positions: dict[int, int] = {}
 
@@ -136,6 +138,7 @@ class LogClient:
                 if got:
                     self._positions[partition] = got[-1].offset + 1
                     records.extend(got)
+            self.last_polled = len(records)
             if records:
                 spans = _spans(records)
                 self._timeline.record(self._now(), "log", self._member, f"poll → {spans}")

@@ -83,6 +83,7 @@ class Poller:
     def _tick(self, round_: int) -> None:
         if round_ != self._rounds or not self.alive:
             return
+        self._client.last_polled = 0
         self._host.invoke(self._poll_once)
         if not self.alive:
             return
@@ -90,7 +91,13 @@ class Poller:
         caught_up = all(
             self._client.position(p) >= log.end_offset(topic, p) for p in self._client.assignment()
         )
-        self._idle = self._idle + 1 if caught_up else 0
+        if not caught_up:
+            self._idle = 0
+        elif self._client.last_polled:
+            # It read the last records: one poll that finds nothing new is still its due.
+            self._idle = 1
+        else:
+            self._idle += 1
         if self._idle < IDLE_POLLS:
             self._schedule(self._world.now() + POLL_INTERVAL)
             return

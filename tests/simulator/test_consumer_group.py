@@ -281,6 +281,21 @@ class Committer:
             self.client.seek_to_beginning(partitions)
 
 
+def test_a_member_that_read_the_last_records_gets_one_more_poll_to_commit():
+    """An empty poll, then one that reads a record that just came: a third poll follows."""
+
+    class CommitsWhenIdle(Committer):
+        def poll_once(self):
+            records = self.client.poll()
+            for record in records:
+                self.warehouse.ship(record.value["order_id"])
+            if not records:
+                self.client.commit()
+
+    outcome = play([Step(0.002, "append", orders(1)[0].args)], CommitsWhenIdle)
+    assert outcome.unsettled == [] and outcome.notes["log"]["committed"][1] == 1
+
+
 def test_commits_next_offset_names_a_commit_of_a_record_already_shipped():
     assert checkers.commits_next_offset(play(orders(3), Committer)).holds
 
