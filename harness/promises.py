@@ -106,13 +106,14 @@ PER_KEY_ORDER = Promise(
 GAP_TIMEOUT = Promise(
     "gap-timeout",
     "a missing number is escalated once its key has waited the gap timeout for it: "
-    "not before, and never later than that (plus a tick or two)",
+    "not before, and never later than that (plus a tick or two); a number already offered, "
+    "even one refused, is not missing and never escalated",
     checkers.gap_escalated_in_time,
 )
 BOUNDED = Promise(
     "bounded",
-    "the buffer never holds more than its capacity: when full it says so, and it never drops "
-    "an event silently",
+    "the buffer never holds more than its capacity: when full it says so, only for an event it "
+    "would have to hold (never the next of its key), and it never drops an event silently",
     checkers.bounded,
 )
 ONE_HANDLER = Promise(

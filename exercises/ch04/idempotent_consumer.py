@@ -13,9 +13,11 @@ class IdempotentConsumer:
 
     Promise: every message's effect (a row in ``captures``) is committed
     exactly once, under every single crash and under duplicate deliveries of
-    the same message id; every delivery is settled. A processed message id is
-    kept ``retention`` seconds: a duplicate within the window changes
-    nothing, one that comes after it is captured again.
+    the same message id; every delivery is settled. An order can be paid by
+    several messages: each is captured once. A processed message id is kept
+    ``retention`` seconds from its capture (a duplicate does not renew it): a
+    duplicate within the window changes nothing, one that comes after it is
+    captured again.
 
     The capture is ``INSERT INTO captures (order_id, amount) VALUES (?, ?)``
     through ``self.store``; nothing is durable until ``self.store.commit()``.
@@ -35,6 +37,6 @@ class IdempotentConsumer:
     def on_message(self, delivery: Delivery) -> None:
         raise NotImplementedError(
             "TODO(ch04.1): purge records older than the window, then record the message id and "
-            "capture the payment in one transaction, unless the id is already recorded; ack "
-            "after the commit"
+            "capture the payment in one transaction, unless the id is already recorded (a "
+            "duplicate does not renew its record); ack after the commit"
         )

@@ -21,7 +21,8 @@ class OrderStatusProjection:
     in version order; every delivery is settled.
 
     ``delivery.body`` is ``{"order_id": str, "version": int, "event": str}``;
-    versions count 1, 2, 3, … per order, in the order the events happened.
+    versions count 1, 2, 3, … per order, in the order the events happened, and
+    any event can arrive first, even before the order's ``OrderPlaced``.
     The table ``order_status (order_id TEXT PRIMARY KEY, status TEXT, version
     INTEGER)`` exists; write it through ``self.store`` and commit.
     """

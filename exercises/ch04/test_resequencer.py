@@ -36,7 +36,8 @@ def test_releases_each_order_in_sequence(kit):
 def test_escalates_a_gap_after_the_timeout(kit):
     """a gap never filled is escalated once the gap timeout has passed, not before, not never"""
     resequencer = kit.component(MODULE, NAME)
-    kit.once(order_resequencer, resequencer, kit.traces("reseq-gap-never-filled"), IN_ORDER)
+    traces = [*kit.traces("reseq-gap-never-filled"), *kit.traces("reseq-gaps-in-three-orders")]
+    kit.once(order_resequencer, resequencer, traces, IN_ORDER)
 
 
 @pytest.mark.task(2)
@@ -44,7 +45,11 @@ def test_escalates_a_gap_after_the_timeout(kit):
 def test_a_full_buffer_says_so(kit):
     """a full buffer refuses (BufferFull): it never grows past its capacity and drops nothing"""
     resequencer = kit.component(MODULE, NAME)
-    kit.once(order_resequencer, resequencer, kit.traces("reseq-buffer-full"), [*IN_ORDER, BOUNDED])
+    # Bounded before the gap timeout: refusing an event that needed no room is the mistake,
+    # the escalation that then gives it up follows from it.
+    promises = [*IN_ORDER[:4], BOUNDED, *IN_ORDER[4:]]
+    traces = [*kit.traces("reseq-buffer-full"), *kit.traces("reseq-buffer-full-gap-never-filled")]
+    kit.once(order_resequencer, resequencer, traces, promises)
 
 
 @pytest.mark.task(2)

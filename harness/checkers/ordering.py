@@ -7,38 +7,60 @@ from harness.outcome import Outcome
 
 
 def within_retention(outcome: Outcome) -> Verdict:
-    """Each key took effect as often as its dedup window says (``notes["expected"]``).
+    """Each copy of a message took effect, or not, as its dedup window says.
 
-    A duplicate within the retention window must change nothing; one that comes after
-    the window must take effect again, since its record was purged.
+    Reads ``notes["copies"]``: key → ``(time, expected)`` per copy, in publish order,
+    ``expected`` whether that copy is to take effect; ``notes["published"]`` (key → the
+    timeline step of each copy's publish, for the marks) and ``notes["retention"]``. Each
+    effect is the effect of the last copy published before it. The window starts when
+    the message takes effect, and a duplicate does not renew it: a copy within it must
+    change nothing (else *duplicated*); one that comes after the window must take effect
+    again, since its record was purged (else *overflowed*: the record outlived it).
     """
-    expected = outcome.notes.get("expected", {})
-    window = outcome.notes.get("retention")
-    too_many = {key: n for key, n in expected.items() if outcome.applied(key) > n}
-    too_few = {key: n for key, n in expected.items() if outcome.applied(key) < n}
-    if too_many:
-        parts = [
-            f"{key} was {outcome.effect} {outcome.applied(key)} times, {n} expected"
-            for key, n in too_many.items()
-        ]
-        return Verdict(
-            False,
-            {"duplicated": sorted(too_many)},
-            "order " + "; ".join(parts) + f": a duplicate within the {window:g} s retention "
-            "window took effect again (duplicated)",
-        )
-    if too_few:
-        parts = [
-            f"{key} was {outcome.effect} {outcome.applied(key)} time(s), {n} expected"
-            for key, n in too_few.items()
-        ]
-        return Verdict(
-            False,
-            {"overflowed": sorted(too_few)},
-            "order " + "; ".join(parts) + f": a duplicate that came after the {window:g} s "
-            "retention window was still recognised, so its record was kept past the window "
-            "(overflowed)",
-        )
+    window = outcome.notes.get("retention", 0.0)
+    steps = outcome.timeline.steps
+    for key, copies in sorted(outcome.notes.get("copies", {}).items()):
+        times = [at for at, _expected in copies]
+        published = outcome.notes.get("published", {}).get(key, [])
+        took: dict[int, list[int]] = {}
+        for step in outcome.effects.get(key, ()):
+            at = steps[step].time if step < len(steps) else times[-1]
+            nth = max((i for i, t in enumerate(times) if t <= at + 1e-9), default=0)
+            took.setdefault(nth, []).append(step)
+        last = None
+        for nth, (at, expected) in enumerate(copies):
+            effects = took.get(nth, [])
+            if expected and not effects and last is None:
+                return Verdict(
+                    False, {"lost": [key]}, f"order {key} was never {outcome.effect} (lost)"
+                )
+            since = (
+                "" if last is None else f", {at - last:.3f} s after its capture at {last:.3f} s,"
+            )
+            if expected and not effects:
+                marks = {}
+                if nth < len(published):
+                    marks[published[nth]] = f"{at - last:.3f} s after the capture: purged by now"
+                return Verdict(
+                    False,
+                    {"overflowed": [key]},
+                    f"order {key}: the copy published at {at:.3f} s{since} was recognised, so "
+                    f"its record was kept past the {window:g} s retention window: the window "
+                    "runs from the capture, a duplicate does not renew it, and a record older "
+                    "than the window is purged before you look (overflowed)",
+                    marks,
+                )
+            if len(effects) > (1 if expected else 0):
+                step = effects[1 if expected else 0]
+                return Verdict(
+                    False,
+                    {"duplicated": [key]},
+                    f"order {key}: the copy published at {at:.3f} s{since} was {outcome.effect} "
+                    f"again, inside the {window:g} s retention window (duplicated)",
+                    {step: f"{key} {outcome.effect} again, inside the window"},
+                )
+            if expected:
+                last = at
     return _holds()
 
 
@@ -75,11 +97,26 @@ def per_key_order(outcome: Outcome) -> Verdict:
 def gap_escalated_in_time(outcome: Outcome) -> Verdict:
     """A missing number is escalated once its key has waited the gap timeout: not before, not never.
 
-    Reads ``notes["settled"]`` (see :func:`per_key_order`), ``notes["gap_timeout"]`` and
-    ``notes["overdue"]`` (key → seconds waited, step the wait began). Escalating early
-    gives up a number that may still come (*lost*); waiting on is *stuck*.
+    Reads ``notes["settled"]`` (see :func:`per_key_order`), ``notes["gap_timeout"]``,
+    ``notes["given_up"]`` (``(key, seq, skip step, offer step)`` of numbers escalated after
+    they were offered) and ``notes["overdue"]`` (key → seconds waited, step the wait began).
+    Escalating a number that was offered, refused or not, gives up an event that is there
+    (*lost*); so does escalating early, a number that may still come; waiting on is *stuck*.
     """
     timeout = outcome.notes.get("gap_timeout", 0.0)
+    given_up = outcome.notes.get("given_up", ())
+    if given_up:
+        key, seq, step, offered = given_up[0]
+        steps = outcome.timeline.steps
+        at = f" at t={steps[offered].time:.3f}" if offered < len(steps) else ""
+        return Verdict(
+            False,
+            {"lost": [f"{key} #{seq}"]},
+            f"{key} #{seq} was escalated, but it had been offered{at}: a number offered is not "
+            "missing (one refused with BufferFull is offered again), and escalating it gives up "
+            "an event that is there (lost)",
+            {offered: f"{key} #{seq} offered here", step: f"{key} #{seq} given up"},
+        )
     for key, settled in sorted(outcome.notes.get("settled", {}).items()):
         for kind, seq, step, waited in settled:
             if kind == "skip" and (waited is None or waited < timeout - 1e-6):
@@ -105,8 +142,36 @@ def gap_escalated_in_time(outcome: Outcome) -> Verdict:
 
 
 def bounded(outcome: Outcome) -> Verdict:
-    """The buffer never held more than ``notes["capacity"]`` events at once."""
+    """The buffer never held more than ``notes["capacity"]`` events, and refused only to hold.
+
+    Reads ``notes["held_max"]`` and ``notes["overflow_step"]``, ``notes["kept_refused"]``
+    (events released though their offer was refused: held all the same, *overflowed*) and
+    ``notes["refused_next"]`` (the next number of its key refused: it needed no room,
+    *unavailable*).
+    """
     capacity = outcome.notes.get("capacity")
+    kept = outcome.notes.get("kept_refused", ())
+    if kept:
+        event, step = kept[0]
+        return Verdict(
+            False,
+            {"overflowed": [event]},
+            f"{event} was refused (BufferFull) and yet kept: it was released without being "
+            f"offered again, so the buffer held one more than its capacity of {capacity}; "
+            "refuse before you hold, and do not keep what you refuse (overflowed)",
+            {step: f"{event} was refused, yet held"},
+        )
+    refused_next = outcome.notes.get("refused_next", ())
+    if refused_next:
+        event, step = refused_next[0]
+        return Verdict(
+            False,
+            {"unavailable": [event]},
+            f"{event} was refused (BufferFull), but it was the next number of its order: it "
+            "needs no room, it is released at once; refuse only an event that would have to "
+            "be held (unavailable)",
+            {step: f"{event} is the next of its order"},
+        )
     held = outcome.notes.get("held_max", 0)
     if capacity is None or held <= capacity:
         return _holds()
@@ -125,7 +190,9 @@ def projection_matches(outcome: Outcome) -> Verdict:
     """Each order's projected ``(status, version)`` is what its events give folded in version order.
 
     Reads ``notes["projection"]`` (what the table holds) and ``notes["folded"]`` (what it
-    should hold). A missing row is *lost*; a row left behind by an older event is *reordered*.
+    should hold), then ``notes["writes"]`` (each committed write, ``(order, status, version,
+    step)``, in commit order). A missing row is *lost*; a row left behind by an older event
+    is *reordered*, and so is a row an older event set back, even if it was put right later.
     """
     projection = outcome.notes.get("projection", {})
     for order, (status, version) in sorted(outcome.notes.get("folded", {}).items()):
@@ -148,4 +215,17 @@ def projection_matches(outcome: Outcome) -> Verdict:
                 "after a newer one, or the newest never was (reordered)",
                 marks,
             )
+    newest: dict[str, tuple[str, int]] = {}
+    for order, status, version, step in outcome.notes.get("writes", ()):
+        if order in newest and version < newest[order][1]:
+            was, had = newest[order]
+            return Verdict(
+                False,
+                {"reordered": [order]},
+                f"order {order} was set back to {status} (version {version}) after it showed "
+                f"{was} (version {had}): an older event was applied over a newer one; anyone "
+                "reading the table in between saw the order go back (reordered)",
+                {step: f"{order} set back to {status} (version {version})"},
+            )
+        newest[order] = (status, version)
     return _holds()

@@ -12,8 +12,10 @@ store port.
 The promise: at the end, each order's row holds the status and version that
 its events give when folded in version order; that is, those of its newest
 event. What counts is the committed table, read by the harness after the run
-(``notes["projection"]``, against ``notes["folded"]``); triggers note the
-timeline step of each committed write (``notes["last_write"]``) for the marks.
+(``notes["projection"]``, against ``notes["folded"]``); triggers note each
+committed write, in commit order (``notes["writes"]``: order, status, version,
+timeline step), so that a newer status set back by an older event is seen even
+when a later copy puts it right again.
 
 The component is built as ``factory(channel=..., store=...)`` and must have
 ``on_message(delivery)``. Bodies are ``{"order_id": str, "version": int,
@@ -52,11 +54,13 @@ TABLE_SQL = (
     "CREATE TABLE order_status "
     "(order_id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL)",
     # The harness's record of the timeline step of each committed write, for the failure's marks.
-    "CREATE TABLE _twm_writes (order_id TEXT, step INTEGER)",
+    "CREATE TABLE _twm_writes (order_id TEXT, status TEXT, version INTEGER, step INTEGER)",
     "CREATE TRIGGER _twm_insert AFTER INSERT ON order_status "
-    "BEGIN INSERT INTO _twm_writes VALUES (NEW.order_id, _twm_step()); END",
+    "BEGIN INSERT INTO _twm_writes VALUES (NEW.order_id, NEW.status, NEW.version, _twm_step()); "
+    "END",
     "CREATE TRIGGER _twm_update AFTER UPDATE ON order_status "
-    "BEGIN INSERT INTO _twm_writes VALUES (NEW.order_id, _twm_step()); END",
+    "BEGIN INSERT INTO _twm_writes VALUES (NEW.order_id, NEW.status, NEW.version, _twm_step()); "
+    "END",
 )
 
 
@@ -125,11 +129,14 @@ def run(
     unsettled = [m.message_id for m in broker.ready(QUEUE) + broker.unacked(QUEUE)]
     world.stop()
     rows = world.database.query("SELECT order_id, status, version FROM order_status")
-    writes = world.database.query("SELECT order_id, step FROM _twm_writes ORDER BY rowid")
+    writes = world.database.query(
+        "SELECT order_id, status, version, step FROM _twm_writes ORDER BY rowid"
+    )
     world.close()
     notes["projection"] = {order: (status, version) for order, status, version in rows}
     notes["folded"] = folded(trace)
-    notes["last_write"] = {order: step for order, step in writes}
+    notes["last_write"] = {order: step for order, _status, _version, step in writes}
+    notes["writes"] = [tuple(write) for write in writes]
     return outcome_of(
         world,
         projection,

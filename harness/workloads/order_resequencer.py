@@ -18,6 +18,12 @@ released yet. What is released or skipped is the effect; the checkers read:
 - ``notes["settled"]``: per key, in order, ``(kind, seq, step, waited)``, kind
   ``"release"`` or ``"skip"``, ``waited`` the seconds the key had been waiting;
 - ``notes["held_max"]``, ``notes["overflow_step"]``, ``notes["capacity"]``;
+- ``notes["kept_refused"]``: ``(event, step)`` of an event released although its last
+  offer was refused and it was not offered again: the buffer held it all the same;
+- ``notes["refused_next"]``: ``(event, step)`` of each refusal of the next number of its
+  key, which needs no room (it is released, not held);
+- ``notes["given_up"]``: ``(key, seq, skip step, offer step)`` of each number escalated
+  after it had been offered (refused, or taken): it was not missing;
 - ``notes["overdue"]``: key → (seconds waited, step the wait began) for each key that
   waited longer than ``gap_timeout`` plus two ticks for a missing number;
 - ``unsettled``: events still held behind a gap that was never escalated (they are left
@@ -73,6 +79,12 @@ class _Books:
         self.accepted: dict[str, str] = {}
         self.held_max = 0
         self.overflow_step: int | None = None
+        self.offered: dict[str, dict[int, int]] = {}
+        self.offering: str | None = None
+        self.refused_unheld: set[str] = set()
+        self.kept_refused: list[tuple[str, int]] = []
+        self.refused_next: list[tuple[str, int]] = []
+        self.given_up: list[tuple[str, int, int, int]] = []
 
     def _progress(self, key: str, seq: int, kind: str, step: int) -> None:
         """``seq`` of ``key`` was released or skipped at timeline ``step``."""
@@ -96,11 +108,31 @@ class _Books:
 
     def release(self, event: Event, step: int) -> None:
         name = f"{event.key} #{event.seq}"
+        if name in self.refused_unheld and name != self.offering:
+            self.kept_refused.append((name, step))  # refused, yet held: it comes out of the buffer
         self.released.setdefault(name, []).append(step)
         self._progress(event.key, event.seq, "release", step)
 
     def skip(self, key: str, seq: int, step: int) -> None:
+        offered = self.offered.get(key, {})
+        if seq in offered and seq not in self.settled.get(key, ()):
+            self.given_up.append((key, seq, step, offered[seq]))
         self._progress(key, seq, "skip", step)
+
+    def offer(self, event: Event, step: int) -> None:
+        """``event`` is being offered; an offer of a settled number is stale, not noted."""
+        self.offering = f"{event.key} #{event.seq}"
+        if self.fresh(event):
+            self.offered.setdefault(event.key, {}).setdefault(event.seq, step)
+
+    def refuse(self, event: Event, step: int) -> None:
+        """The resequencer raised BufferFull for ``event``."""
+        name = f"{event.key} #{event.seq}"
+        self.refused.add(name)
+        if self.fresh(event) and event.seq not in self.held.get(event.key, ()):
+            self.refused_unheld.add(name)  # refusing a copy of a held event is harmless
+        if event.seq == self.high.get(event.key, 0) + 1:
+            self.refused_next.append((name, step))
 
     def fresh(self, event: Event) -> bool:
         """Whether ``event`` is neither stale nor a duplicate of a settled number."""
@@ -169,6 +201,7 @@ def run(
         host = host_ref[0]
         step = len(timeline)
         fresh = books.fresh(event)
+        books.offer(event, step)
         timeline.record(
             world.now(), "source", "resequencer", f"offer {event.key} #{event.seq} {event.name}"
         )
@@ -181,11 +214,13 @@ def run(
             return True
 
         taken = host.invoke(call, what="offer")
+        books.offering = None
         if taken:
             books.refused.discard(f"{event.key} #{event.seq}")
+            books.refused_unheld.discard(f"{event.key} #{event.seq}")
             books.taken(event, fresh, step)
         else:
-            books.refused.add(f"{event.key} #{event.seq}")
+            books.refuse(event, step)
             timeline.record(
                 world.now(),
                 "resequencer",
@@ -229,6 +264,9 @@ def run(
         capacity=capacity,
         gap_timeout=gap_timeout,
         overdue=books.overdue,
+        kept_refused=books.kept_refused,
+        refused_next=books.refused_next,
+        given_up=books.given_up,
         tick=TICK,
     )
     stuck = books.stuck() + sorted(books.refused)

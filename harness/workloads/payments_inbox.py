@@ -9,7 +9,10 @@ through its store port, and settles the delivery on its channel.
 
 The effect that counts is a *committed* row of ``captures``: a row whose
 transaction was rolled back (a crash before the commit) never happened. An
-order captured twice is *duplicated*, an order never captured is *lost*.
+order may be paid by several messages (a deposit and the balance), so effects
+are counted per message, under the key ``"o-1 (m1)"``: a row is the capture of
+the message of its order with its amount (:func:`payments`). A message
+captured twice is *duplicated*, a message never captured is *lost*.
 
 The learner's component is built as
 ``factory(channel=..., store=..., retention=...)`` and must have
@@ -19,6 +22,11 @@ the consumer keeps a processed message id.
 
 Other workloads whose effect is a capture (a consumer downstream of an
 outbox) can reuse :func:`create_captures` and :func:`captured`.
+
+>>> m1 = {"id": "m1", "order": "o-1", "amount": 30}
+>>> m2 = {"id": "m2", "order": "o-1", "amount": 70}
+>>> payments(Trace("t", "", "", NAME, (Step(0, "publish", m1), Step(0, "publish", m2))))
+{('o-1', 30): 'o-1 (m1)', ('o-1', 70): 'o-1 (m2)'}
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import Channel, Store
 from harness.timeline import Timeline
-from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
+from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, TraceError, Vocabulary
 from harness.workloads.play import new_world, outcome_of, run_until_settled, schedule_steps
 from harness.world import Component
 
@@ -50,11 +58,11 @@ VOCABULARY = Vocabulary(
 
 CAPTURES_SQL = "CREATE TABLE captures (order_id TEXT NOT NULL, amount REAL NOT NULL)"
 _EFFECTS_SQL = (
-    "CREATE TABLE _twm_effects (order_id TEXT, step INTEGER)",
+    "CREATE TABLE _twm_effects (order_id TEXT, amount REAL, step INTEGER)",
     # The harness's own record of each capture and the timeline step that made it; a trigger
     # writes it inside the learner's transaction, so a rollback removes it with the capture.
     "CREATE TRIGGER _twm_capture AFTER INSERT ON captures "
-    "BEGIN INSERT INTO _twm_effects VALUES (NEW.order_id, _twm_step()); END",
+    "BEGIN INSERT INTO _twm_effects VALUES (NEW.order_id, NEW.amount, _twm_step()); END",
 )
 
 
@@ -72,45 +80,114 @@ def connect(database: Database, timeline: Timeline) -> sqlite3.Connection:
     return conn
 
 
-def captured(database: Database) -> dict[str, list[int]]:
-    """Committed captures: order id → the timeline step of each capture."""
+def captured(
+    database: Database, keys: dict[tuple[str, float], str] | None = None
+) -> dict[str, list[int]]:
+    """Committed captures: key → the timeline step of each capture.
+
+    The key is the order id; with ``keys`` (``(order, amount)`` → key, see :func:`payments`)
+    it is the key of the payment with that order and amount, and a row that matches no
+    payment is counted under ``"o-1 (amount 5)"``.
+    """
     effects: dict[str, list[int]] = {}
-    for order, step in database.query("SELECT order_id, step FROM _twm_effects ORDER BY rowid"):
-        effects.setdefault(order, []).append(step)
+    query = "SELECT order_id, amount, step FROM _twm_effects ORDER BY rowid"
+    for order, amount, step in database.query(query):
+        if keys is None:
+            key = order
+        else:
+            key = keys.get((order, amount), f"{order} (amount {amount:g})")
+        effects.setdefault(key, []).append(step)
     return effects
 
 
-def expected_captures(trace: Trace) -> dict[str, int]:
-    """How many captures a consumer with the trace's retention window makes of each order.
+def message_key(order: str, message_id: str) -> str:
+    """The key a message's capture is counted under: ``"o-1 (m1)"``."""
+    return f"{order} ({message_id})"
 
-    A duplicate within the window is recognised; one that arrives more than the window
-    after the capture it repeats is new again, since its record was purged.
+
+def payments(trace: Trace) -> dict[tuple[str, float], str]:
+    """Each payment of the trace, ``(order, amount)`` → its key (:func:`message_key`).
+
+    A row of ``captures`` says only its order and amount, so that is how the harness tells
+    which message it captured. A copy of a message must carry the same order and amount;
+    two messages of one order must differ in amount. Else TraceError names the step.
+    """
+    first: dict[str, tuple[int, str, float]] = {}
+    keys: dict[tuple[str, float], str] = {}
+    ids: dict[tuple[str, float], str] = {}
+    where = trace.source or trace.name
+    for index, step in enumerate(trace.steps):
+        mid, order, amount = step.args["id"], step.args["order"], step.args["amount"]
+        if mid in first:
+            at, was_order, was_amount = first[mid]
+            if (was_order, was_amount) != (order, amount):
+                raise TraceError(
+                    f"{where}: steps[{index}].publish: {mid} was published at steps[{at}] for "
+                    f"order {was_order}, amount {was_amount:g}; a copy carries the same order "
+                    "and amount: give a different payment its own id"
+                )
+            continue
+        if (order, amount) in keys:
+            raise TraceError(
+                f"{where}: steps[{index}].publish.amount: {ids[(order, amount)]} and {mid} "
+                f"both pay {amount:g} for {order}; the harness tells the payments of an order "
+                "apart by their amount: give each its own"
+            )
+        first[mid] = (index, order, amount)
+        keys[(order, amount)] = message_key(order, mid)
+        ids[(order, amount)] = mid
+    return keys
+
+
+def expected_copies(trace: Trace) -> dict[str, list[tuple[float, bool]]]:
+    """Each message's copies, in publish order: ``(time, whether it is to be captured)``.
+
+    The window starts when the message is captured, and a duplicate does not renew it:
+    a duplicate within the window is recognised; one that arrives more than the window
+    after the capture it repeats is captured again, since its record was purged, and
+    that capture starts a new window.
 
     >>> m1 = {"id": "m1", "order": "o-1", "amount": 5}
-    >>> copies = [Step(at, "publish", m1) for at in (0, 1, 3)]
-    >>> expected_captures(Trace("t", "", "", NAME, tuple(copies), settings={"retention": 2.0}))
-    {'o-1': 2}
+    >>> copies = [Step(at, "publish", m1) for at in (0, 1.5, 2.5, 4)]
+    >>> expected_copies(Trace("t", "", "", NAME, tuple(copies), settings={"retention": 2.0}))
+    {'o-1 (m1)': [(0, True), (1.5, False), (2.5, True), (4, False)]}
     """
     window = trace.settings.get("retention", RETENTION)
-    last: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for step in trace.steps:
-        mid, order = step.args["id"], step.args["order"]
-        if mid not in last or step.at - last[mid] > window:
-            last[mid] = step.at
-            counts[order] = counts.get(order, 0) + 1
-    return counts
+    captured_at: dict[str, float] = {}
+    copies: dict[str, list[tuple[float, bool]]] = {}
+    for step in sorted(trace.steps, key=lambda s: s.at):
+        key = message_key(step.args["order"], step.args["id"])
+        fresh = key not in captured_at or step.at - captured_at[key] > window
+        if fresh:
+            captured_at[key] = step.at
+        copies.setdefault(key, []).append((step.at, fresh))
+    return copies
+
+
+def expected_captures(trace: Trace) -> dict[str, int]:
+    """How many captures a consumer with the trace's retention window makes of each message.
+
+    >>> m1 = {"id": "m1", "order": "o-1", "amount": 5}
+    >>> copies = [Step(at, "publish", m1) for at in (0, 1.5, 2.5, 4)]
+    >>> expected_captures(Trace("t", "", "", NAME, tuple(copies), settings={"retention": 2.0}))
+    {'o-1 (m1)': 2}
+    """
+    return {
+        key: sum(fresh for _at, fresh in copies) for key, copies in expected_copies(trace).items()
+    }
 
 
 def run(
     factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
 ) -> Outcome:
     """Play ``trace`` against the consumer built by ``factory``, crashing per ``schedule``."""
+    keys = payments(trace)
     world = new_world(trace, schedule, freezer)
     broker, timeline, scheduler = world.broker, world.timeline, world.scheduler
     broker.declare_queue(QUEUE)
     create_captures(world.database)
     accepted: dict[str, str] = {}
+    published: dict[str, list[int]] = {}
 
     def publish(args: dict[str, Any]) -> None:
         again = " again" if args["id"] in accepted else ""
@@ -120,7 +197,9 @@ def run(
             summary=f" ({args['order']})",
         )
         broker.publish(QUEUE, message)
-        accepted[args["id"]] = args["order"]
+        key = message_key(args["order"], args["id"])
+        accepted[args["id"]] = key
+        published.setdefault(key, []).append(len(timeline))
         timeline.record(
             world.now(), "producer", "broker", f"publish {args['id']} ({args['order']}){again}"
         )
@@ -145,8 +224,9 @@ def run(
     notes = run_until_settled(world, trace)
     unsettled = [m.message_id for m in broker.ready(QUEUE) + broker.unacked(QUEUE)]
     world.stop()
-    effects = captured(world.database)
-    notes["expected"] = expected_captures(trace)
+    effects = captured(world.database, keys)
+    notes["copies"] = expected_copies(trace)
+    notes["published"] = published
     notes["retention"] = retention
     world.close()
     return outcome_of(
@@ -163,16 +243,20 @@ def run(
 
 
 def generate(spec: tuple[int, ...], *, retention: float = RETENTION, prefetch: int = 1) -> Trace:
-    """A trace publishing message ``m{n+1}`` (order ``o-{n+1}``) for each ``n`` of ``spec``.
+    """A trace publishing message ``m{n+1}`` (order ``o-{n//2+1}``) for each ``n`` of ``spec``.
 
-    A number that comes back is the same message published again (a duplicate); numbers
-    in any order are messages in any order. Steps are 2 ms apart.
+    Each order is paid by two messages (m1 and m2 pay o-1, m3 and m4 pay o-2), so deduplicating
+    on the order loses a payment. A number that comes back is the same message published
+    again (a duplicate); numbers in any order are messages in any order. Steps are 2 ms apart.
+
+    >>> [(s.args["id"], s.args["order"]) for s in generate((1, 0, 2)).steps]
+    [('m2', 'o-1'), ('m1', 'o-1'), ('m3', 'o-2')]
     """
     steps = tuple(
         Step(
             round(0.002 * index, 6),
             "publish",
-            {"id": f"m{n + 1}", "order": f"o-{n + 1}", "amount": 10 * (n + 1)},
+            {"id": f"m{n + 1}", "order": f"o-{n // 2 + 1}", "amount": 10 * (n + 1)},
         )
         for index, n in enumerate(spec)
     )

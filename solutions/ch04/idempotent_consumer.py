@@ -13,9 +13,11 @@ class IdempotentConsumer:
 
     Promise: every message's effect (a row in ``captures``) is committed
     exactly once, under every single crash and under duplicate deliveries of
-    the same message id; every delivery is settled. A processed message id is
-    kept ``retention`` seconds: a duplicate within the window changes
-    nothing, one that comes after it is captured again.
+    the same message id; every delivery is settled. An order can be paid by
+    several messages: each is captured once. A processed message id is kept
+    ``retention`` seconds from its capture (a duplicate does not renew it): a
+    duplicate within the window changes nothing, one that comes after it is
+    captured again.
     """
 
     def __init__(self, channel: Channel, store: Store, *, retention: float = 60.0) -> None:

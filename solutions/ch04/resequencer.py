@@ -13,9 +13,11 @@ class Resequencer:
     Promise: per key, what is released is strictly increasing and contiguous
     (1, 2, 3, …) except for numbers escalated with ``downstream.skip`` after
     the key has waited ``gap_timeout`` seconds for them; early events are held
-    (never more than ``capacity`` in all: when full, ``offer`` raises
-    ``BufferFull``), stale and duplicate ones are dropped, nothing is dropped
-    silently and nothing is held forever.
+    (never more than ``capacity`` in all: when one more would have to be held,
+    ``offer`` raises ``BufferFull``; the next number of a key is released, full
+    or not), stale and duplicate ones are dropped, nothing is dropped silently
+    and nothing is held forever. A number refused with ``BufferFull`` is not
+    missing: the source offers it again, and it is never escalated.
     """
 
     def __init__(self, downstream: Downstream, *, capacity: int, gap_timeout: float) -> None:
@@ -25,6 +27,7 @@ class Resequencer:
         self.next: dict[str, int] = {}
         self.held: dict[str, dict[int, Event]] = {}
         self.since: dict[str, float] = {}
+        self.refused: dict[str, set[int]] = {}
 
     def offer(self, event: Event) -> None:
         expected = self.next.get(event.key, 1)
@@ -34,6 +37,8 @@ class Resequencer:
         if event.seq > expected:
             # Say so when full, instead of growing or dropping: the sender offers it again.
             if sum(len(h) for h in self.held.values()) >= self.capacity:
+                # A refused number is not missing: the source offers it again, never skip it.
+                self.refused.setdefault(event.key, set()).add(event.seq)
                 raise BufferFull(f"{self.capacity} events held")
             if not held:
                 self.since[event.key] = time.monotonic()
@@ -48,11 +53,14 @@ class Resequencer:
             held = self.held[key]
             if not held or now - self.since[key] < self.gap_timeout:
                 continue
-            # Waited long enough: escalate every missing number up to the first held one.
+            # Waited long enough: escalate every missing number up to the first held one,
+            # stopping at one that was refused (it comes again, and is then the next).
             expected = self.next.get(key, 1)
-            for missing in range(expected, min(held)):
-                self.downstream.skip(key, missing)
-            self._advance(key, min(held))
+            refused = self.refused.get(key, set())
+            while expected < min(held) and expected not in refused:
+                self.downstream.skip(key, expected)
+                expected += 1
+            self._advance(key, expected)
 
     def _advance(self, key: str, expected: int) -> None:
         held = self.held.setdefault(key, {})
@@ -60,6 +68,7 @@ class Resequencer:
             self.downstream.release(held.pop(expected))
             expected += 1
         self.next[key] = expected
+        self.refused[key] = {seq for seq in self.refused.get(key, ()) if seq >= expected}
         # The gap timer starts again for whatever is still held behind the next gap.
         if held:
             self.since[key] = time.monotonic()

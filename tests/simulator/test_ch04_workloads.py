@@ -15,6 +15,7 @@ from harness.kit import Kit
 from harness.outcome import Outcome
 from harness.ports import BufferFull
 from harness.promises import NO_DUPLICATE, NO_LOSS, PER_KEY_ORDER
+from harness.timeline import Timeline
 from harness.traces import Step, Trace, TraceError
 from harness.workloads import order_projection, order_resequencer, payments_inbox
 
@@ -44,16 +45,52 @@ def test_inbox_counts_committed_captures_only():
     """A capture rolled back by a crash before the commit is no effect; the redelivery's is."""
     trace = payments_inbox.generate((0,))
     outcome = run(payments_inbox, CaptureThenAck, trace, Schedule((CrashPoint(2, "before"),)))
-    assert outcome.effects.keys() == {"o-1"} and len(outcome.effects["o-1"]) == 1
-    step = outcome.timeline.steps[outcome.effects["o-1"][0]]
+    assert outcome.effects.keys() == {"o-1 (m1)"} and len(outcome.effects["o-1 (m1)"]) == 1
+    step = outcome.timeline.steps[outcome.effects["o-1 (m1)"][0]]
     assert step.what.startswith("INSERT INTO captures") and outcome.crashes == 1
 
 
 def test_inbox_sees_a_duplicate_publish_as_a_second_capture():
     """The same message id published twice, captured twice, is duplicated."""
     outcome = run(payments_inbox, CaptureThenAck, payments_inbox.generate((0, 0)))
-    assert outcome.duplicated == {"o-1": 2} and not outcome.unsettled
+    assert outcome.duplicated == {"o-1 (m1)": 2} and not outcome.unsettled
     assert not NO_DUPLICATE(outcome).holds and NO_LOSS(outcome).holds
+
+
+class CapturesOncePerOrder(CaptureThenAck):
+    """Deduplicates on the order: the second payment of an order is never captured."""
+
+    def on_message(self, delivery):
+        order = delivery.body["order_id"]
+        if not self.store.execute("SELECT 1 FROM captures WHERE order_id = ?", (order,)):
+            self.store.execute(
+                "INSERT INTO captures VALUES (?, ?)", (order, delivery.body["amount"])
+            )
+        self.store.commit()
+        self.channel.ack(delivery.tag)
+
+
+def test_inbox_counts_captures_per_message_not_per_order():
+    """Two messages of one order are two payments: each is captured once, told apart by amount."""
+    trace = payments_inbox.generate((0, 1, 0))
+    assert {s.args["order"] for s in trace.steps} == {"o-1"}
+    right = run(payments_inbox, CaptureThenAck, payments_inbox.generate((0, 1)))
+    assert right.effects.keys() == {"o-1 (m1)", "o-1 (m2)"} and NO_LOSS(right).holds
+    once = run(payments_inbox, CapturesOncePerOrder, trace)
+    assert once.lost == ["o-1 (m2)"] and NO_DUPLICATE(once).holds
+
+
+def test_inbox_refuses_a_trace_whose_payments_it_cannot_tell_apart():
+    """A copy with another amount, or two payments of one order for one amount: the step and fix."""
+    m1 = {"id": "m1", "order": "o-1", "amount": 5}
+    for other, says in (
+        ({**m1, "amount": 6}, "a copy carries the same order and amount"),
+        ({**m1, "id": "m2"}, "amount: m1 and m2 both pay 5 for o-1"),
+    ):
+        steps = (Step(0, "publish", m1), Step(0.1, "publish", other))
+        trace = Trace("t", "t", "", payments_inbox.NAME, steps, source="t.toml")
+        with pytest.raises(TraceError, match=rf"t.toml: steps\[1\]\.publish.*{says}"):
+            run(payments_inbox, CaptureThenAck, trace)
 
 
 def test_inbox_passes_the_retention_setting_to_the_consumer():
@@ -69,24 +106,42 @@ def test_inbox_passes_the_retention_setting_to_the_consumer():
     assert seen[0][0] == 2.5
 
 
-def test_expected_captures_follow_the_window():
-    """A copy within the window is expected to change nothing, one after it to count again."""
+def test_expected_captures_follow_the_window_from_the_capture():
+    """A copy within the window changes nothing and does not renew it; one after it counts again."""
     steps = tuple(
-        Step(at, "publish", {"id": "m1", "order": "o-1", "amount": 1}) for at in (0, 0.5, 2.0)
+        Step(at, "publish", {"id": "m1", "order": "o-1", "amount": 1})
+        for at in (0, 0.5, 0.9, 1.2, 2.0)
     )
     trace = Trace("t", "t", "", payments_inbox.NAME, steps, settings={"retention": 1.0})
-    assert payments_inbox.expected_captures(trace) == {"o-1": 2}
+    assert payments_inbox.expected_copies(trace) == {
+        "o-1 (m1)": [(0, True), (0.5, False), (0.9, False), (1.2, True), (2.0, False)]
+    }
+    assert payments_inbox.expected_captures(trace) == {"o-1 (m1)": 2}
 
 
-def test_within_retention_names_both_directions():
-    """Too many captures are duplicated; too few (the record outlived the window) overflowed."""
-    notes = {"expected": {"o-1": 2}, "retention": 1.0}
-    fewer = Outcome(accepted={"m1": "o-1"}, effects={"o-1": [1]}, notes=notes)
-    more = Outcome(accepted={"m1": "o-1"}, effects={"o-1": [1, 2, 3]}, notes=notes)
-    right = Outcome(accepted={"m1": "o-1"}, effects={"o-1": [1, 2]}, notes=notes)
-    assert list(checkers.within_retention(fewer).anomalies) == ["overflowed"]
-    assert list(checkers.within_retention(more).anomalies) == ["duplicated"]
-    assert checkers.within_retention(right).holds
+def _captures_at(*times):
+    timeline = Timeline()
+    for at in times:
+        timeline.record(at, "consumer", "store", "INSERT INTO captures")
+    return timeline
+
+
+def test_within_retention_reads_which_copy_took_effect():
+    """The right count from the wrong copies fails: each capture belongs to the copy before it."""
+    notes = {"copies": {"k": [(0.0, True), (0.9, False), (1.2, True), (2.0, False)]}}
+    notes.update(retention=1.0, published={"k": [10, 11, 12, 13]})
+
+    def outcome(*times):
+        effects = {"k": list(range(len(times)))}
+        return Outcome({"m1": "k"}, effects, timeline=_captures_at(*times), notes=notes)
+
+    assert checkers.within_retention(outcome(0.001, 1.201)).holds
+    renewed = checkers.within_retention(outcome(0.001, 2.001))
+    assert list(renewed.anomalies) == ["overflowed"] and 12 in renewed.marks
+    assert "1.200 s after its capture at 0.000 s" in renewed.observed
+    inside = checkers.within_retention(outcome(0.001, 0.901, 1.201))
+    assert list(inside.anomalies) == ["duplicated"] and 1 in inside.marks
+    assert list(checkers.within_retention(outcome()).anomalies) == ["lost"]
 
 
 # -- order-resequencer ------------------------------------------------------------------------
@@ -156,6 +211,63 @@ def test_a_buffer_that_never_escalates_is_stuck_and_one_that_drops_is_lost():
     assert dropped.lost == ["o-1 #1"] and not dropped.unsettled
 
 
+class HoldsWhatItRefuses(PassThrough):
+    """Keeps an early event although it raised BufferFull for it, and releases it after #1."""
+
+    def __init__(self, downstream, capacity, gap_timeout):
+        super().__init__(downstream, capacity, gap_timeout)
+        self.kept = []
+
+    def offer(self, event):
+        if event.seq == 1:
+            self.downstream.release(event)
+            for kept in self.kept:
+                self.downstream.release(kept)
+            self.kept = []
+        elif event.seq == 2 and not self.kept:
+            self.kept.append(event)
+            raise BufferFull("full")
+
+
+class SkipsWhatItRefused(PassThrough):
+    """Refuses everything, and escalates #1 and #2 of o-1 at the first tick."""
+
+    def __init__(self, downstream, capacity, gap_timeout):
+        super().__init__(downstream, capacity, gap_timeout)
+        self.escalated = False
+
+    def offer(self, event):
+        if not self.escalated:
+            raise BufferFull("full")
+
+    def tick(self):
+        if not self.escalated:
+            self.escalated = True
+            self.downstream.skip("o-1", 1)
+            self.downstream.skip("o-1", 2)
+
+
+def test_bounded_reads_refusals_too():
+    """The next number refused is unavailable; a refused event held all the same overflowed."""
+    refuse_next = checkers.bounded(
+        run(order_resequencer, RefuseOnce, order_resequencer.generate((0, 1)))
+    )
+    assert list(refuse_next.anomalies) == ["unavailable"] and "o-1 #1" in refuse_next.observed
+    kept = run(order_resequencer, HoldsWhatItRefuses, order_resequencer.generate((1, 0)))
+    verdict = checkers.bounded(kept)
+    assert list(verdict.anomalies) == ["overflowed"] and "o-1 #2 was refused" in verdict.observed
+    assert NO_LOSS(kept).holds and PER_KEY_ORDER(kept).holds
+
+
+def test_escalating_a_refused_number_gives_up_an_event_that_is_there():
+    """A number offered before its skip was not missing: escalating it is lost."""
+    outcome = run(order_resequencer, SkipsWhatItRefused, order_resequencer.generate((1,)))
+    verdict = checkers.gap_escalated_in_time(outcome)
+    assert list(verdict.anomalies) == ["lost"] and "o-1 #2 was escalated" in verdict.observed
+    assert "offered at t=0.000" in verdict.observed and len(verdict.marks) == 2
+    assert PER_KEY_ORDER(outcome).holds and NO_LOSS(outcome).holds
+
+
 def test_bounded_counts_what_is_held():
     """More events held than the capacity is overflowed, with a mark where it happened."""
     outcome = Outcome(
@@ -199,6 +311,19 @@ def test_projection_matches_names_a_missing_and_a_stale_row():
     assert list(checkers.projection_matches(missing).anomalies) == ["lost"]
 
 
+def test_projection_matches_sees_a_row_set_back_and_put_right_again():
+    """Right in the end is not enough: an older event applied over a newer one is reordered."""
+    notes = {"folded": {"o-1": ("shipped", 3)}, "projection": {"o-1": ("shipped", 3)}}
+    forward = [("o-1", "placed", 1, 2), ("o-1", "shipped", 3, 5), ("o-1", "shipped", 3, 9)]
+    back = [("o-1", "placed", 1, 2), ("o-1", "shipped", 3, 5), ("o-1", "paid", 2, 7)]
+    assert checkers.projection_matches(Outcome({}, {}, notes={**notes, "writes": forward})).holds
+    verdict = checkers.projection_matches(
+        Outcome({}, {}, notes={**notes, "writes": back + [forward[1]]})
+    )
+    assert list(verdict.anomalies) == ["reordered"] and 7 in verdict.marks
+    assert "set back to paid (version 2) after it showed shipped (version 3)" in verdict.observed
+
+
 # -- shrinking a generated failure ------------------------------------------------------------
 
 
@@ -214,7 +339,9 @@ class CommitIdFirst:
             self.store.execute("INSERT INTO seen VALUES (?)", (delivery.message_id,))
             self.store.commit()
             body = delivery.body
-            self.store.execute("INSERT INTO captures VALUES (?, ?)", (body["order_id"], 1))
+            self.store.execute(
+                "INSERT INTO captures VALUES (?, ?)", (body["order_id"], body["amount"])
+            )
             self.store.commit()
         self.channel.ack(delivery.tag)
 
@@ -237,7 +364,7 @@ def test_a_generated_failure_is_shrunk_to_one_message_and_one_crash():
             FoundBy("gen:0.1.2.3/22a@s0"), payments_inbox, CommitIdFirst, [NO_LOSS]
         )
     broken = caught.value
-    assert broken.verdict.observed == "order o-4 was never captured (lost)"
+    assert broken.verdict.observed == "order o-2 (m4) was never captured (lost)"
     assert broken.token == "gen:0.1.2.3~0.1.2/4a@s0" and len(broken.trace.steps) == 1
     assert "only step 3" in broken.trace.title and broken.shrunk_from > len(broken.outcome.timeline)
     replay = Kit(target=None, traces_dir=Path("."), explorer=Explorer(replay=broken.token))
