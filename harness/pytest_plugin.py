@@ -351,6 +351,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep: pytest.TestReport = outcome.get_result()
     if _chapter_of(item) is None:
         return
+    rep.sections = [
+        (key, report.capped(text) if key.startswith("Captured") else text)
+        for key, text in rep.sections
+    ]
     status, promise, message, hint = rep.outcome, None, "", None
     if rep.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)  # e.g. no hidden trace for this test's pattern

@@ -16,6 +16,43 @@ from harness.explore import PromiseBroken
 WIDTH = 100
 
 
+OUTPUT_HEAD, OUTPUT_TAIL, OUTPUT_LINE = 30, 10, 300
+"""What a failure keeps of a test's captured output: lines from its start and its end, each
+line cut at so many characters."""
+
+
+def capped(output: str) -> str:
+    """``output`` as a failure shows it: its first and last lines, and how much was cut."""
+    lines = output.splitlines()
+    kept = len(lines) <= OUTPUT_HEAD + OUTPUT_TAIL
+    shown = lines if kept else lines[:OUTPUT_HEAD] + lines[-OUTPUT_TAIL:]
+    cut_chars = sum(max(len(line) - OUTPUT_LINE, 0) for line in shown)
+    shown = [line if len(line) <= OUTPUT_LINE else line[:OUTPUT_LINE] + " …" for line in shown]
+    if kept and not cut_chars:
+        return output
+    if not kept:
+        hidden = lines[OUTPUT_HEAD:-OUTPUT_TAIL]
+        shown.insert(OUTPUT_HEAD, cut_notice(len(hidden), sum(len(line) + 1 for line in hidden)))
+    if cut_chars:
+        shown.append(f"(and {cut_chars:,} characters of lines longer than {OUTPUT_LINE} cut)")
+    return "\n".join(shown) + "\n"
+
+
+def cut_notice(lines: int, chars: int) -> str:
+    """The line that stands for the output a failure does not show."""
+    return (
+        f"… {lines:,} more lines ({_size(chars)}) cut here: print less, or run one case with "
+        "its replay line"
+    )
+
+
+def _size(chars: int) -> str:
+    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if chars >= scale:
+            return f"{chars / scale:.1f} {unit}"
+    return f"{chars} characters"
+
+
 def title_line(left: str, status: str) -> str:
     """``left`` and ``status`` on one line, the status pushed to the right."""
     gap = max(WIDTH - len(left) - len(status), 4)

@@ -290,3 +290,23 @@ def test_a_syntax_error_is_shown_once_as_python_shows_it_and_without_a_hint(chap
     )
     assert "the same SyntaxError: expected ':' (consumer.py, line 2) as above" in out
     assert not re.search(r"(?m)^ +hint +", out), out
+
+
+CHATTY = ACK_FIRST.replace(
+    "        self.channel.ack(delivery.tag)",
+    "        for n in range(2000):\n            print('line', n, 'x' * 20)\n"
+    "        print('y' * 5000)\n        self.channel.ack(delivery.tag)",
+)
+
+
+@pytest.mark.parametrize("isolate", [(), ("--isolate",)], ids=["in-process", "isolated"])
+def test_a_chatty_learner_output_is_capped_per_test_saying_how_much_was_cut(chapter, isolate):
+    """thousands of printed lines per message: each failure shows 40 of them and the count cut"""
+    write_consumer(chapter, CHATTY)
+    result = chapter.runpytest_inprocess("exercises/ch99", *isolate)
+    out = result.stdout.str()
+    cuts = re.findall(r"… ([\d,]+) more lines \(([\d.]+ [KM]B)\) cut here", out)
+    assert len(cuts) == 2, out[-3000:]
+    assert all(int(n.replace(",", "")) > 2000 for n, _ in cuts), cuts
+    assert len(out.splitlines()) < 200, len(out.splitlines())
+    assert "characters of lines longer than 300 cut" in out

@@ -16,6 +16,7 @@ kills it and every process it started.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import socket
@@ -28,13 +29,11 @@ from harness.errors import LearnerError
 from harness.isolation.launch import Host, HostLost, close_running
 from harness.isolation.limits import Limits
 from harness.isolation.rpc import ROOT, Connection, ConnectionLost
+from harness.report import OUTPUT_HEAD, OUTPUT_TAIL, cut_notice
 from harness.timeline import Timeline
 
 PREFIX = "[your code] "
 """Every line the learner's process prints is shown after this label."""
-
-SHOWN = 20_000
-"""Characters of the learner's output shown per test; the rest is counted, not shown."""
 
 _EXIT_MEMORY = 71  # the learner process ran out of memory outside the learner's calls (host.py)
 
@@ -71,7 +70,9 @@ class Child:
     def __init__(self, root: Any, limits: Limits, *, seed: int = 0) -> None:
         self.limits = limits
         self.output = tempfile.TemporaryFile()
-        self._shown = 0
+        self._head = 0
+        self._tail: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL)
+        self._cut_lines = self._cut_chars = 0
         self._read = 0
         self._partial = ""
         self._status: int | None = None
@@ -109,10 +110,17 @@ class Child:
         self._show(lines)
 
     def _show(self, lines: list[str]) -> None:
+        """Show the first lines at once, keep the last ones for :meth:`stop`, count the rest."""
         for line in lines:
-            if self._shown < SHOWN:
+            if self._head < OUTPUT_HEAD:
                 sys.stdout.write(PREFIX + line + "\n")
-            self._shown += len(line) + 1
+                self._head += 1
+                continue
+            if len(self._tail) == OUTPUT_TAIL:
+                dropped = self._tail.popleft()
+                self._cut_lines += 1
+                self._cut_chars += len(dropped) + 1
+            self._tail.append(line)
 
     def tail(self, chars: int = 1500) -> str:
         """The end of the learner's output so far, labelled line by line."""
@@ -136,8 +144,11 @@ class Child:
         if self._partial:
             self._show([self._partial])
             self._partial = ""
-        if self._shown > SHOWN:
-            sys.stdout.write(f"{PREFIX}... ({self._shown - SHOWN:,} more characters not shown)\n")
+        if self._cut_lines:
+            sys.stdout.write(PREFIX + cut_notice(self._cut_lines, self._cut_chars) + "\n")
+        for line in self._tail:
+            sys.stdout.write(PREFIX + line + "\n")
+        self._tail.clear()
         self.output.close()
 
     def _kill(self) -> None:

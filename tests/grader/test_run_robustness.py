@@ -79,7 +79,7 @@ import harness.pytest_plugin
 harness.explore.Explorer.once = lambda *args, **kwargs: 1
 harness.explore.Explorer.every_single_crash = lambda *args, **kwargs: 1
 harness.explore.Explorer.random_faults = lambda *args, **kwargs: 1
-harness.pytest_plugin._record = lambda item, status, promise, message: None
+harness.pytest_plugin._record = lambda item, status, promise, message, *rest: None
 """
 
 
