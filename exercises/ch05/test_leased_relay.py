@@ -7,6 +7,7 @@ from harness.promises import (
     EVENTS_IN_ORDER,
     NO_PHANTOM,
     NO_SWALLOW,
+    OTHERS_NOT_HELD,
     OUTBOX_DRAINED,
     PUBLISHED_ONCE,
     SAME_MESSAGE_ID,
@@ -22,6 +23,7 @@ PROMISES = [
     EVENT_NOT_LOST,
     EVENTS_IN_ORDER,
     SAME_MESSAGE_ID,
+    OTHERS_NOT_HELD,
 ]
 
 

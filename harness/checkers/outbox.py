@@ -258,10 +258,9 @@ def others_not_held(outcome: Outcome) -> Verdict:
                     went = f"went out only after {a_key}, at t={times[gone]:.3f}"
                 else:
                     went = f"never went out while {a_key} waited"
-                refused_at = times[refusals[0]] if refusals[0] < len(times) else 0.0
                 held.append(
-                    f"{b_key} was ready before {a_key} was refused at t={refused_at:.3f}, "
-                    f"and {went}"
+                    f"{b_key} was ready at t={times[ready]:.3f}, while {a_key} was backing off "
+                    f"(refused {len(refusals)} times from t={times[refusals[0]]:.3f}), and {went}"
                 )
                 if b_key in first:
                     marks[first[b_key]] = f"{b_key}: held behind {a_key}, another order's event"

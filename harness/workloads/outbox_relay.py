@@ -150,9 +150,9 @@ def play(
         is still unsent then stays so (stuck).
         """
         if world.now() > horizon:
-            # A row backing off may wait past the horizon for its retry, up to a bound.
-            waits = [row[AVAILABLE_AT] for row in state if row[SENT_AT] is None]
-            retry = max(waits, default=0) - wall(world) + world.now()
+            # A row that backed off may take the horizon's time again after its last retry (it
+            # and the rows waiting behind it), up to a bound.
+            retry = max((row[AVAILABLE_AT] for row in state), default=0) - wall(world) + world.now()
             if world.now() > min(max(horizon, retry + HORIZON), horizon + BACKOFF_HORIZON):
                 return True
         if pending():

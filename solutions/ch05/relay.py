@@ -28,10 +28,15 @@ class OutboxRelay:
 
     def poll_once(self) -> None:
         now = time.time()
+        # An order whose oldest pending row backs off is held, all of it and nothing else: it
+        # stays out of the batch, so that however many rows it has, they never fill the LIMIT
+        # and keep other orders waiting.
         rows = self.store.execute(
             "SELECT id, message_id, order_id, body, attempts, available_at FROM outbox "
-            "WHERE sent_at IS NULL ORDER BY id LIMIT ?",
-            (self.batch,),
+            "WHERE sent_at IS NULL AND order_id NOT IN ("
+            "    SELECT order_id FROM outbox WHERE sent_at IS NULL AND available_at > ?) "
+            "ORDER BY id LIMIT ?",
+            (now, self.batch),
         )
         self.store.commit()
         waiting: set[str] = set()

@@ -28,8 +28,10 @@ class OutboxRelay:
         now = time.time()
         rows = self.store.execute(
             "SELECT id, message_id, order_id, body, attempts, available_at FROM outbox "
-            "WHERE sent_at IS NULL ORDER BY id LIMIT ?",
-            (self.batch,),
+            "WHERE sent_at IS NULL AND order_id NOT IN ("
+            "    SELECT order_id FROM outbox WHERE sent_at IS NULL AND available_at > ?) "
+            "ORDER BY id LIMIT ?",
+            (now, self.batch),
         )
         self.store.commit()
         waiting: set[str] = set()
