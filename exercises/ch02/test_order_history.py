@@ -13,12 +13,10 @@ MODULE, NAME = "ch02/order_history.py", "OrderHistory"
 def test_a_late_read_model_sees_every_order(kit):
     """a read model in its own group gets every record, however late it starts"""
     read_model = kit.component(MODULE, NAME)
-    kit.once(
-        history_log,
-        read_model,
-        [t for t in kit.traces("history-*") if not t.name.startswith("history-after-")],
-        [NO_SWALLOW, REPLAY_CONVERGES],
-    )
+    traces = [t for t in kit.traces("history-*") if not t.name.startswith("history-after-")]
+    if not traces:
+        pytest.skip("every history trace here is one of retention (history-after-*)")
+    kit.once(history_log, read_model, traces, [NO_SWALLOW, REPLAY_CONVERGES])
 
 
 @pytest.mark.task(4)
