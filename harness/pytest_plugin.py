@@ -355,7 +355,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         (key, report.capped(text) if key.startswith("Captured") else text)
         for key, text in rep.sections
     ]
-    status, promise, message, hint = rep.outcome, None, "", None
+    status, promise, message, hint, drawn = rep.outcome, None, "", None, False
     if rep.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)  # e.g. no hidden trace for this test's pattern
     elif call.excinfo is not None and rep.when in ("setup", "call"):
@@ -369,6 +369,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if isinstance(error, PromiseBroken):
             replay = _command(item, "--replay", error.token)
             picture = _draw(item, error, title)
+            drawn = picture is not None
             failure = Failure(
                 promise=error.promise.id,
                 anomalies=tuple(error.verdict.anomalies),
@@ -440,22 +441,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             message = str(error)
             status = "failed" if rep.when == "call" else "error"
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
+        if not drawn:
+            _forget_picture(item)
         _record(item, status, promise, message, hint.id if hint else None)
+
+
+def _picture_path(item: pytest.Item) -> Path:
+    name = re.sub(r"[^\w.-]+", "_", item.nodeid) + ".svg"
+    return item.config.rootpath / ".twm" / "failures" / name
 
 
 def _draw(item: pytest.Item, error: PromiseBroken, title: str) -> str | None:
     """Write the failure's sequence diagram under .twm/failures/; return its path for people."""
     from harness.picture import sequence_svg
 
-    name = re.sub(r"[^\w.-]+", "_", item.nodeid) + ".svg"
-    folder = item.config.rootpath / ".twm" / "failures"
+    path = _picture_path(item)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        svg = sequence_svg(error.outcome.timeline, title=title, marks=error.verdict.marks)
-        (folder / name).write_text(svg, encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        svg = sequence_svg(
+            error.outcome.timeline,
+            title=title,
+            marks=error.verdict.marks,
+            promise=error.promise.statement,
+            observed=error.verdict.observed,
+        )
+        path.write_text(svg, encoding="utf-8")
     except OSError:
         return None  # a read-only checkout still gets the text report
-    return str((folder / name).relative_to(item.config.rootpath))
+    return str(path.relative_to(item.config.rootpath))
+
+
+def _forget_picture(item: pytest.Item) -> None:
+    """A test that no longer breaks a promise leaves no picture of an old failure behind."""
+    try:
+        _picture_path(item).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _record(

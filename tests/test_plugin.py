@@ -310,3 +310,70 @@ def test_a_chatty_learner_output_is_capped_per_test_saying_how_much_was_cut(chap
     assert all(int(n.replace(",", "")) > 2000 for n, _ in cuts), cuts
     assert len(out.splitlines()) < 200, len(out.splitlines())
     assert "characters of lines longer than 300 cut" in out
+
+
+ACK_AFTER = """
+from harness.ports import PaymentFailed
+
+
+class Consumer:
+    def __init__(self, channel, payments):
+        self.channel, self.payments = channel, payments
+
+    def on_message(self, delivery):
+        try:
+            self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
+        except PaymentFailed:
+            self.channel.nack(delivery.tag, requeue=True)
+            return
+        self.channel.ack(delivery.tag)
+"""
+
+
+def test_the_picture_is_headed_by_the_promise_and_goes_when_its_test_passes(chapter):
+    """a failure's picture names the promise and the observation; fixing the code removes it"""
+    write_consumer(chapter, ACK_FIRST)
+    out = chapter.runpytest_inprocess("exercises/ch99", "--task", "1").stdout.str()
+    picture = chapter.path / next(
+        line.split()[-1] for line in out.splitlines() if line.strip().startswith("picture")
+    )
+    svg = picture.read_text()
+    assert "promise   every accepted message takes effect at least once" in svg
+    assert re.search(r"observed  order o-\d+ was never charged", svg), svg[:800]
+    write_consumer(chapter, ACK_AFTER)
+    chapter.runpytest_inprocess("exercises/ch99", "--task", "1").assert_outcomes(passed=1)
+    assert not picture.exists(), "the picture of a failure that is fixed stays behind"
+
+
+def test_every_arrow_label_of_a_picture_fits_between_its_lifelines():
+    """long labels widen the columns; one cut to fit keeps its text on hover; notes stay clear"""
+    from harness.picture import CHAR, sequence_svg
+    from harness.timeline import Timeline
+
+    timeline = Timeline()
+    timeline.record(0.0, "producer", "broker", "publish m1 (o-1) with a rather long body")
+    timeline.record(0.001, "broker", "consumer", "deliver m1 (o-1) tag=1 redelivered")
+    timeline.crash(0.002, "consumer", "caught the crash and went on (swallowed)")
+    timeline.record(0.003, "consumer", "payments", "charge " + "x" * 200)
+    svg = sequence_svg(timeline, title="t", marks={2: "the crash was caught here"})
+    lifelines = sorted({float(x) for x in re.findall(r'<line x1="([\d.]+)" y1="\d+" x2="\1"', svg)})
+    labels = re.findall(
+        r'<text x="([\d.]+)" y="(\d+)" fill="#\w+" stroke="white"[^>]*>(?:<title>.*?</title>)?'
+        r"([^<]*)</text>",
+        svg,
+    )
+    arrows = [
+        (float(x), text)
+        for x, _, text in labels
+        if text.startswith(("publish", "deliver", "charge"))
+    ]
+    assert len(arrows) == 3, labels
+    for x, text in arrows:
+        following = next(line for line in lifelines if line > x)
+        assert x + len(text) * CHAR <= following, (text, x, following)
+    assert f"<title>charge {'x' * 200}</title>" in svg
+    crash_x, crash = next((float(x), s) for x, _, s in labels if s.startswith("consumer"))
+    note_x, note = next((float(x), s) for x, _, s in labels if s.startswith("←"))
+    assert crash == "consumer caught the crash and went on (swallowed)", crash
+    assert note == "← the crash was caught here"
+    assert note_x > crash_x + len(crash) * CHAR
