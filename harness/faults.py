@@ -256,7 +256,10 @@ def aftermath(first: Schedule, outcome: Outcome) -> tuple:
 
     Two first crashes with the same aftermath left the world in the same state at
     the same moment (only the crash line and the numbering of later calls differ),
-    so the second crashes that follow them make the same runs.
+    so the second crashes that follow them make the same runs: a restarted
+    component knows only what the world answers it, and every effect on the world
+    is on the timeline. (Crash *after* a charge and crash *before* the ack that
+    follows it are one such pair.)
     """
     (crash,) = first.crashes
     counts = outcome.actor_calls or {crash.actor: outcome.calls}
