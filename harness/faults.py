@@ -23,6 +23,11 @@ an actor strikes every component under test at that call number, as before.
 
 >>> Schedule((CrashPoint(4, "after", "relay-2"),), seed=5).token
 'relay-2:4a@s5'
+
+The exhaustive explorations (:mod:`harness.explore`) take their schedules
+from here: :func:`single_crash_schedules_of` gives every single crash of a
+run, and :func:`crash_pair_schedules` every second crash that can follow a
+first one.
 """
 
 from __future__ import annotations
