@@ -356,6 +356,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         for key, text in rep.sections
     ]
     status, promise, message, hint, drawn = rep.outcome, None, "", None, False
+    raised = None  # the class of the exception learner code raised, by name
     if rep.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)  # e.g. no hidden trace for this test's pattern
     elif call.excinfo is not None and rep.when in ("setup", "call"):
@@ -406,7 +407,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         elif isinstance(error, LearnerError):
             token = getattr(error, "token", None)
             replay = _command(item, "--replay", token) if token else None
-            hint = _hint(item, Failure.of_exception(error.original, test=_test_name(item)))
+            failure = Failure.of_exception(error.original, test=_test_name(item))
+            hint, raised = _hint(item, failure), failure.errors[0]
             seen = item.config.stash[_state].setdefault("import_errors_shown", set())
             raised = f"{type(error.original).__name__}: {error.original}"
             if error.where.startswith("importing ") and (error.where, raised) in seen:
@@ -443,7 +445,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
         if not drawn:
             _forget_picture(item)
-        _record(item, status, promise, message, hint.id if hint else None)
+        _record(item, status, promise, message, hint.id if hint else None, raised)
 
 
 def _picture_path(item: pytest.Item) -> Path:
@@ -480,7 +482,12 @@ def _forget_picture(item: pytest.Item) -> None:
 
 
 def _record(
-    item: pytest.Item, status: str, promise: str | None, message: str, hint: str | None = None
+    item: pytest.Item,
+    status: str,
+    promise: str | None,
+    message: str,
+    hint: str | None = None,
+    error: str | None = None,
 ) -> None:
     points = item.get_closest_marker("points")
     item.config.stash[_state]["results"].append(
@@ -493,6 +500,7 @@ def _record(
             "promise": promise,
             "message": message,
             "hint": hint,
+            "error": error,
         }
     )
     if item.config.getoption("hidden_traces", None):

@@ -282,8 +282,12 @@ def test_a_syntax_error_is_shown_once_as_python_shows_it_and_without_a_hint(chap
     """the file, the line and the caret once; later tests of the run only refer to it"""
     write_consumer(chapter, "class Consumer:\n    def __init__(self, channel, payments)\n")
     (chapter.path / "exercises/info.toml").write_text(INFO)
-    result = chapter.runpytest_inprocess("exercises/ch99")
+    result = chapter.runpytest_inprocess("exercises/ch99", "--results-json", "out.json")
     out = result.stdout.str()
+    results = json.loads((chapter.path / "out.json").read_text())["tests"]
+    assert {(r["status"], r["error"], r["hint"]) for r in results} == {
+        ("error", "SyntaxError", None)
+    }
     assert out.count("as Python shows it:") == 1, out
     assert re.search(
         r'File ".*consumer\.py", line 2\n +def __init__\(self, channel, payments\)\n +\^', out

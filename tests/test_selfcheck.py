@@ -66,6 +66,8 @@ def test_every_mutant_is_caught_naming_the_promise_it_breaks(mutant: Mutant):
     assert caught, f"no test catches the mutant {mutant.name}: {mutant.story}"
     if mutant.breaks == "assertion":
         named = [r for r in caught if r["promise"] is None and r["status"] == "failed"]
+    elif mutant.breaks.startswith("error:"):
+        named = [r for r in caught if r["error"] == mutant.breaks.removeprefix("error:")]
     else:
         named = [r for r in caught if r["promise"] == mutant.breaks]
     assert named, (
