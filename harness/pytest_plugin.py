@@ -410,14 +410,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             failure = Failure.of_exception(error.original, test=_test_name(item))
             hint, raised = _hint(item, failure), failure.errors[0]
             seen = item.config.stash[_state].setdefault("import_errors_shown", set())
-            raised = f"{type(error.original).__name__}: {error.original}"
-            if error.where.startswith("importing ") and (error.where, raised) in seen:
+            said = f"{type(error.original).__name__}: {error.original}"
+            if error.where.startswith("importing ") and (error.where, said) in seen:
                 rep.longrepr = report.title_line(title, "ERROR IN YOUR CODE") + (
-                    f"\n  the same {raised} as above, {error.where}"
+                    f"\n  the same {said} as above, {error.where}"
                 )
             else:
                 if error.where.startswith("importing "):
-                    seen.add((error.where, raised))
+                    seen.add((error.where, said))
                 rep.longrepr = report.learner_error(
                     error, title=title, roots=_roots(item), replay=replay, hint=hint and hint.text
                 )
