@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.broker import BrokerUnavailable
 from harness.ports.publisher import Publisher
-from harness.ports.services import SERVICES, ServiceUnavailable, Services
+from harness.ports.services import SERVICES, Services, ServiceUnavailable
 
 ACCEPTED = "accepted"
 REFUSED = "refused"
