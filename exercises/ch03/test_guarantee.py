@@ -2,8 +2,10 @@
 
 import pytest
 
+from harness.errors import LearnerError
 from harness.outcome import Outcome
 from harness.ports import PaymentFailed
+from harness.timeline import Timeline
 from harness.workloads import payments_queue
 
 MODULE, NAME = "ch03/guarantee.py", "guarantee_of"
@@ -70,6 +72,16 @@ STRATEGIES = [
 ]
 
 
+def _judge(guarantee_of, outcomes, what):
+    """guarantee_of(outcomes); an exception it raises is shown as an error in the learner's code."""
+    try:
+        return guarantee_of(outcomes)
+    except NotImplementedError:
+        raise  # the stub: NOT DONE YET, with its TODO
+    except Exception as error:
+        raise LearnerError(error, f"guarantee_of with {what}", Timeline()) from error
+
+
 def _summary(outcomes):
     lost = [o for o in outcomes if o.lost]
     duplicated = [o for o in outcomes if o.duplicated]
@@ -87,7 +99,7 @@ def test_names_the_guarantee_of_a_strategy(kit, strategy, expected):
     guarantee_of = kit.component(MODULE, NAME)
     trace = next(t for t in kit.traces("queue-flaky-gateway"))
     outcomes = kit.single_crash_outcomes(payments_queue, strategy, trace)
-    got = guarantee_of(outcomes)
+    got = _judge(guarantee_of, outcomes, f"the {len(outcomes)} outcomes of {strategy.__name__}")
     assert got == expected, (
         f"guarantee_of said {got!r} for {strategy.__name__} ({strategy.__doc__.strip()}), "
         f"but {_summary(outcomes)}: that is {expected!r}. A guarantee is what holds in "
@@ -121,7 +133,7 @@ HAND_WRITTEN = [
 def test_judges_every_run_not_only_the_first(kit, runs, expected):
     """judges every run, whichever comes first"""
     guarantee_of = kit.component(MODULE, NAME)
-    got = guarantee_of([_outcome(effects) for effects in runs])
+    got = _judge(guarantee_of, [_outcome(effects) for effects in runs], f"a list of {len(runs)}")
     assert got == expected, (
         f"guarantee_of said {got!r} for runs that charged {runs}; expected {expected!r} "
         "(orders o-1 and o-2 were accepted in every run)"
@@ -134,8 +146,8 @@ def test_reads_outcomes_that_come_one_at_a_time(kit):
     """accepts any iterable of outcomes, even one that can be read only once"""
     guarantee_of = kit.component(MODULE, NAME)
     runs = [{"o-1": 1, "o-2": 1}, {"o-1": 2, "o-2": 1}, {"o-2": 1}]
-    as_list = guarantee_of([_outcome(effects) for effects in runs])
-    got = guarantee_of(_outcome(effects) for effects in runs)
+    as_list = _judge(guarantee_of, [_outcome(effects) for effects in runs], "a list of 3")
+    got = _judge(guarantee_of, (_outcome(effects) for effects in runs), "a generator of 3")
     assert got == as_list, (
         f"guarantee_of said {got!r} for a generator of runs where one doubled o-1 and another "
         f"lost o-1, but {as_list!r} for the same runs in a list; a generator can be read only "
