@@ -35,6 +35,9 @@ class Mutant:
     story: str
     hint: str | None
     """The hint its failure shows, ``chNN.T#K``; None when no hint fits (``hint = "none"``)."""
+    live: str | None = None
+    """A live test (``tests/live/...::test_name``) that must catch it on a real server, for
+    a mistake no simulated test can see (a clause SQLite ignores)."""
 
     @property
     def name(self) -> str:
@@ -48,7 +51,17 @@ def mutants() -> list[Mutant]:
         chapter, _, task = data["task"].partition(".")
         hint = data.get("hint", UNSET)
         hint = None if hint == "none" else hint
-        found.append(Mutant(meta.parent, chapter, int(task), data["breaks"], data["story"], hint))
+        found.append(
+            Mutant(
+                meta.parent,
+                chapter,
+                int(task),
+                data["breaks"],
+                data["story"],
+                hint,
+                data.get("live"),
+            )
+        )
     return found
 
 
@@ -84,3 +97,22 @@ def run_chapter(chapter: str, target: str | Path, *extra: str) -> list[dict]:
                 f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
             )
         return json.loads(results.read_text())["tests"]
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    status: str
+    """passed, failed or skipped"""
+    output: str
+
+
+def run_live(node: str, target: str | Path) -> LiveRun:
+    """Run one live test (``tests/live/...::name``) against ``target``; say how it went."""
+    command = [sys.executable, "-m", "pytest", node, "--target", str(target)]
+    command += ["-p", "no:cacheprovider", "-q", "-rs"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    out = done.stdout + done.stderr
+    if done.returncode == 0:
+        return LiveRun("skipped" if " skipped" in out and " passed" not in out else "passed", out)
+    return LiveRun("failed", out)

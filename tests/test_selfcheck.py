@@ -16,12 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import pytest
-from selfcheck import EXERCISES, SOLUTIONS, UNSET, Mutant, chapters, mutants, run_chapter
+from selfcheck import (
+    EXERCISES,
+    SOLUTIONS,
+    UNSET,
+    Mutant,
+    chapters,
+    mutants,
+    run_chapter,
+    run_live,
+)
 
 from harness import promises
 from harness.manifest import Manifest
 
 MANIFEST = Manifest.load(EXERCISES / "info.toml")
+LIVE = EXERCISES.parent / "tests" / "live"
 CHAPTERS = chapters()
 MUTANTS = mutants()
 
@@ -31,7 +41,11 @@ def _all_runs() -> dict[str, list[dict]]:
     """Every run the self-check needs, in parallel subprocesses (about a second each)."""
     jobs = {f"stubs:{c}": (c, "exercises", ()) for c in CHAPTERS}
     jobs |= {f"solutions:{c}": (c, "solutions", ()) for c in CHAPTERS}
-    jobs |= {f"mutant:{m.name}": (m.chapter, m.path, ("--task", str(m.task))) for m in MUTANTS}
+    jobs |= {
+        f"mutant:{m.name}": (m.chapter, m.path, ("--task", str(m.task)))
+        for m in MUTANTS
+        if not m.live
+    }
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {key: pool.submit(run_chapter, *job[:2], *job[2]) for key, job in jobs.items()}
         return {key: future.result() for key, future in futures.items()}
@@ -60,6 +74,9 @@ def test_every_test_passes_on_the_solutions(chapter):
 def test_every_mutant_is_caught_naming_the_promise_it_breaks(mutant: Mutant):
     """each mutant is caught by a test of its task, for the promise it was written to break"""
     assert mutant.hint != UNSET, f"{mutant.path / 'mutant.toml'}: hint {UNSET}"
+    if mutant.live:
+        _caught_live(mutant)
+        return
     results = _all_runs()[f"mutant:{mutant.name}"]
     assert results, f"no test of {mutant.chapter} task {mutant.task} ran against {mutant.name}"
     caught = [r for r in results if r["status"] != "passed"]
@@ -79,6 +96,25 @@ def test_every_mutant_is_caught_naming_the_promise_it_breaks(mutant: Mutant):
         f"{mutant.name} breaks {mutant.breaks!r} as it should, but its failures show the hints "
         f"{sorted({str(r['hint']) for r in named})}, not {mutant.hint}: {mutant.story}"
     )
+
+
+def _caught_live(mutant: Mutant) -> None:
+    """A mutant only a real server shows: its live test must fail, for its promise and hint."""
+    run = run_live(mutant.live, mutant.path)
+    if run.status == "skipped":
+        pytest.skip(f"{mutant.name} is caught only on a live server: {run.output[-300:]}")
+    assert run.status == "failed", f"{mutant.live} does not catch {mutant.name}: {mutant.story}"
+    assert f"broken promise {mutant.breaks!r}" in run.output, (
+        f"{mutant.live} catches {mutant.name}, not for breaking {mutant.breaks!r}:\n"
+        f"{run.output[-2000:]}"
+    )
+    if mutant.hint:
+        task, _, number = mutant.hint.partition("#")
+        chapter, _, n = task.partition(".")
+        text = MANIFEST.task(chapter, int(n)).hints[int(number) - 1]
+        assert f"hint     {text}" in run.output, (
+            f"{mutant.live} catches {mutant.name} without hint {mutant.hint}:\n{run.output[-2000:]}"
+        )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -126,7 +162,7 @@ def test_every_hint_selector_names_a_real_promise_and_test(chapter):
     known = {p.id for p in vars(promises).values() if isinstance(p, promises.Promise)}
     known.add(promises.duplicates_within(1).id)
     tests = set()
-    for path in (EXERCISES / chapter).glob("test_*.py"):
+    for path in [*(EXERCISES / chapter).glob("test_*.py"), *LIVE.glob("test_*.py")]:
         tests |= set(re.findall(r"^def (test_\w+)", path.read_text(), flags=re.M))
     for task in MANIFEST.chapter(chapter).tasks:
         for rule in task.hint_for:

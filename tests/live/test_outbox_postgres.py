@@ -19,6 +19,8 @@ import pytest
 
 from harness import promises as P
 from harness.explore import Explorer
+from harness.hints import Failure, choose
+from harness.manifest import Manifest
 from harness.outcome import Outcome
 from harness.targets import Target, resolve
 from harness.traces import Step, Trace, load
@@ -79,12 +81,18 @@ def relay_target(request: pytest.FixtureRequest) -> Target:
     return Target(resolve(value, config.rootpath), value)
 
 
-def _keep(outcome: Outcome, promises: list[P.Promise]) -> None:
-    """Fail on the first promise ``outcome`` breaks, naming it as the explorer does."""
+def _keep(outcome: Outcome, promises: list[P.Promise], *, test: str | None = None) -> None:
+    """Fail on the first promise ``outcome`` breaks, naming it as the explorer does, with the
+    hint a chapter test of ch05.3 would show for it (``test``: this test's name)."""
     for promise in promises:
         verdict = promise(outcome)
-        assert verdict.holds, (
+        if verdict.holds:
+            continue
+        failure = Failure(promise=promise.id, anomalies=tuple(verdict.anomalies), test=test)
+        hint = choose(Manifest.load(ROOT / "exercises" / "info.toml"), "ch05", 3, failure)
+        raise AssertionError(
             f"broken promise {promise.id!r}: {verdict.observed}\n  promise  {promise.statement}"
+            + (f"\n  hint     {hint.text}" if hint else "")
         )
 
 
@@ -177,4 +185,8 @@ def test_relay_processes_that_never_crash_publish_each_event_once(dsn, relay_tar
     workers = {worker for *_, worker in run.published}
     assert len(workers) > 1, f"only {workers} published: the relays did not run side by side"
     outcome = Outcome(accepted={}, effects={}, notes={"outbox": outcome_notes(run)})
-    _keep(outcome, [P.PUBLISHED_ONCE, *PROMISES[1:]])
+    _keep(
+        outcome,
+        [P.PUBLISHED_ONCE, *PROMISES[1:]],
+        test="test_relay_processes_that_never_crash_publish_each_event_once",
+    )
