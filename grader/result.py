@@ -13,10 +13,13 @@ True
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+HIDDEN_SUFFIX = "[hidden]"
+"""The suffix of a hidden case's id (``grader.hidden.SUFFIX``)."""
 STATUSES = ("passed", "failed", "error", "timeout", "nondeterministic")
 """A test's status: passed, failed (a promise broken, not done), error (learner code raised,
 failed to import, exited), timeout (ran out of wall-clock or CPU time), nondeterministic
@@ -44,6 +47,26 @@ class TestResult:
     """The id of the broken promise (``harness.promises``), when one was broken."""
     title: str = ""
     """The test's promise in plain words (its docstring's first line)."""
+    replay: str = ""
+    """The replay token of the failing case (what ``--replay`` takes), when the failure has
+    one: a broken promise, or learner code that raised in an explored or generated case."""
+
+    @property
+    def rerun(self) -> str:
+        """The command that runs this test again in a learner's checkout: the failure's
+        ``replay:`` line, exactly the failing case, when it has a replay token; else the
+        test function, every parameter of it.
+
+        >>> test_id = "exercises/ch03/test_a.py::test_x[two]"
+        >>> TestResult(test_id, "ch03", 1, "failed", 0, 2).rerun
+        'pytest exercises/ch03/test_a.py::test_x'
+        >>> TestResult(test_id, "ch03", 1, "failed", 0, 2, replay="queue-one-order/1b@s0").rerun
+        "pytest 'exercises/ch03/test_a.py::test_x[two]' --replay queue-one-order/1b@s0"
+        """
+        if not self.replay:
+            return f"pytest {self.id.split('[')[0]}"
+        command = ["pytest", self.id.removesuffix(HIDDEN_SUFFIX), "--replay", self.replay]
+        return " ".join(shlex.quote(part) for part in command)
 
 
 @dataclass(frozen=True)

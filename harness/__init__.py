@@ -3,8 +3,8 @@
 One clock, one seed, no threads: a queue broker with RabbitMQ's delivery
 semantics, a log with Kafka's offsets, a real SQLite store, crash points at
 every call learner code makes into the world, and checkers that name what
-went wrong with one glossary (lost, duplicated, reordered, phantom, stuck,
-overflowed, swallowed).
+went wrong with one glossary (:mod:`harness.glossary`: lost, duplicated,
+reordered, phantom, stuck, …).
 
 Chapter tests use the ``kit`` fixture (:class:`harness.kit.Kit`); learner
 code sees only the ports (:mod:`harness.ports`).

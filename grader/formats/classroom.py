@@ -99,7 +99,7 @@ def _entries(test: TestResult) -> list[dict[str, Any]]:
 
 
 def _test(test: TestResult) -> dict[str, Any]:
-    command = f"pytest {test.id.split('[')[0]}"
+    command = test.rerun  # the failure's replay line, exactly the failing case, when it has one
     if test.hidden:
         message = "a hidden case of this task failed" if test.status != "passed" else ""
         code = "a hidden case: the teacher's own traces"

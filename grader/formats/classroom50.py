@@ -95,7 +95,7 @@ def _test(test: TestResult) -> dict[str, Any]:
         "message": _message(test),
     }
     if not test.hidden:
-        entry["rerun"] = f"pytest {test.id.split('[')[0]}"
+        entry["rerun"] = test.rerun  # exactly the failing case when it has a replay token
     return entry
 
 
@@ -187,7 +187,7 @@ def release_body(result: SubmissionResult) -> str:
     if failed:
         reasons = "\n".join(
             f"{_plain(_name(t))}\n  {_plain(_message(t))}"
-            + ("" if t.hidden else f"\n  rerun: pytest {t.id.split('[')[0]}")
+            + ("" if t.hidden else f"\n  rerun: {t.rerun}")
             for t in failed
         )
         fence = _fence(reasons)

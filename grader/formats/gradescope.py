@@ -4,7 +4,9 @@ Follows Gradescope's published autograder specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): a top-level
 ``score`` and ``output``, and one entry per test with ``name``, ``score``,
 ``max_score``, ``status`` (``passed`` or ``failed``), ``output`` and
-``visibility``. Every text is declared plain (``output_format``,
+``visibility``. A failed test's ``output`` is the reason, then the command that
+reruns it: the failure's ``replay:`` line, which runs exactly the failing case,
+when the failure has one (``TestResult.rerun``). Every text is declared plain (``output_format``,
 ``test_output_format`` and ``test_name_format`` are ``text``): the top-level
 output defaults to ``simple_format``, which renders HTML, and file names from a
 submission must never become markup. ``stdout_visibility`` is ``hidden``: the
@@ -79,11 +81,17 @@ def _test(test: TestResult, hidden_visibility: str) -> dict[str, Any]:
 
 
 def _output(test: TestResult) -> str:
+    """Why the test did not pass, then the command that reruns it: the failure's replay line
+    (exactly the failing case) when it has one. A hidden case's trace is the teacher's, so it
+    gets neither."""
     if test.status == "passed":
         return "passed"
     lines = [f"{test.status}: {test.message}" if test.message else test.status]
     if not test.hidden:
-        lines.append(f"run it yourself: pytest {test.id.split('[')[0]}")
+        if test.replay:
+            lines.append(f"replay: {test.rerun}")
+        else:
+            lines.append(f"run it yourself: {test.rerun}")
     return "\n".join(lines)
 
 

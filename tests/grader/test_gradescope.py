@@ -135,6 +135,34 @@ def test_the_always_visible_output_leaves_hidden_cases_out():
     assert "Score: 2 / 6" in json.loads(gradescope.render(no_hidden))["output"]
 
 
+def test_a_failure_s_output_ends_with_its_replay_line():
+    """the command that reruns exactly the failing case, when the failure has one; a hidden
+    case's replay would name the teacher's trace, so it has none"""
+    token = "queue-flaky-gateway~0.1.2/1a@s0"
+    result = sample()
+    lost, timed_out, passed = result.tests[1], result.tests[2], result.tests[0]
+    tests = [
+        dataclasses.replace(passed, replay=""),
+        dataclasses.replace(lost, id=lost.id + "[two-orders]", replay=token),
+        timed_out,
+        dataclasses.replace(result.tests[3], replay=token),
+    ]
+    outputs = [
+        t["output"]
+        for t in json.loads(gradescope.render(dataclasses.replace(result, tests=tests)))["tests"]
+    ]
+    assert outputs[0] == "passed"
+    assert outputs[1] == (
+        "failed: order o-2 was lost\n"
+        "replay: pytest 'exercises/ch03/test_a.py::test_y[two-orders]' --replay "
+        "'queue-flaky-gateway~0.1.2/1a@s0'"
+    )
+    # Without a replay token, the command that reruns the test.
+    rerun = "run it yourself: pytest exercises/ch03/test_a.py::test_z"
+    assert outputs[2] == f"timeout: timed out\n{rerun}"
+    assert "replay" not in outputs[3] and token not in outputs[3]
+
+
 def test_the_module_examples_run():
     """the docstring example of the format shows what it says"""
     assert doctest.testmod(gradescope).failed == 0

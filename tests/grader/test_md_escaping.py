@@ -31,7 +31,7 @@ HOSTILE = [
 ]
 MARKUP = set("\\`*_{}[]()<>#|~&!")
 HEADINGS = {
-    "# Grade: 1 / 9",
+    "# Grade: 1 / 20",
     "## Integrity",
     "## Notes",
     "## Tests not passed",
@@ -44,6 +44,7 @@ KNOWN_LINE = re.compile(
     r"|- \S.*$"  # one list item
     r"|Submission |The submission matches |Modified kit files |Unexpected files "
     r"|Missing kit files |The reference solution, |\d+ of \d+ tests passed\.$"
+    r"|Not attempted yet, so not listed test by test:$"
     r"|Hidden cases: \d+ of \d+ passed, \d+ / \d+ points\.$)"
 )
 
@@ -71,10 +72,27 @@ def hostile_result() -> SubmissionResult:
         TestResult(f"exercises/ch03/test_a.py::test_{n}", "ch03", 1, "failed", 0, 1, message)
         for n, message in enumerate(HOSTILE)
     ]
+    # A chapter left untouched: its title and its tests' titles are in the line it gets.
+    tests += [
+        TestResult(
+            f"exercises/ch04/test_a.py::test_{n}",
+            "ch04",
+            1,
+            "failed",
+            0,
+            1,
+            f"not done yet: TODO(ch04.1): {title}",
+            title=title,
+        )
+        for n, title in enumerate(HOSTILE)
+    ]
     return SubmissionResult(
         score=1,
-        max_score=9,
-        chapters=[ChapterResult("ch03", "Delivery | semantics", 1, 9)],
+        max_score=20,
+        chapters=[
+            ChapterResult("ch03", "Delivery | semantics", 1, 9),
+            ChapterResult("ch04", "x\n# Grade: 100 / 100 <b>*", 0, len(HOSTILE)),
+        ],
         tests=tests,
         integrity=Integrity(modified=HOSTILE, unexpected=HOSTILE, missing=[], copied=HOSTILE),
         submission="subs/x\n# Grade: 100 / 100",
@@ -97,7 +115,7 @@ def test_nothing_from_a_submission_adds_a_header_a_cell_or_markup():
     report = render("md", hostile_result())
     lines = report.splitlines()
     assert [line for line in lines if line.lstrip().startswith("#")] == [
-        "# Grade: 1 / 9",
+        "# Grade: 1 / 20",
         "## Integrity",
         "## Notes",
         "## Tests not passed",
@@ -109,9 +127,12 @@ def test_nothing_from_a_submission_adds_a_header_a_cell_or_markup():
         elif not line.startswith("#") and "(not used for grading)" not in line:
             assert unescaped(line) == [], line
     rows = [line for line in lines if line.startswith("| ")]
-    assert {cells(row) for row in rows[:2]} == {3} and {cells(row) for row in rows[2:]} == {4}
-    assert len(rows) == 2 + 1 + len(HOSTILE)  # the two headers, a chapter, every failure
-    assert sum(1 for line in lines if line.startswith("- ")) == 4 * len(HOSTILE)
+    assert {cells(row) for row in rows} == {4}
+    # Two headers, a chapter and its task twice, every failure of the task tried.
+    assert len(rows) == 2 + 2 * 2 + len(HOSTILE)
+    # Each hostile name in four lists, and one line for the chapter left untouched.
+    assert sum(1 for line in lines if line.startswith("- ")) == 4 * len(HOSTILE) + 1
+    assert "- ch04 · x \\# Grade: 100 / 100 \\<b\\>\\*: task 1 not done yet · " in report
 
 
 def hidden_result() -> SubmissionResult:

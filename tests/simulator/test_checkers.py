@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.checkers import (
@@ -152,3 +154,10 @@ def test_outcome_counts_applications_lost_and_duplicated():
     assert (o.applied("o-1"), o.applied("o-2"), o.applied("o-3")) == (2, 1, 0)
     assert o.lost == ["o-3"]
     assert o.duplicated == {"o-1": 2}
+
+
+def test_the_readme_explains_every_glossary_word():
+    """a learner reads the words of a failure in the README before meeting them in one"""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [word for word in ANOMALIES if f"**{word}**" not in readme]
+    assert not missing, f"README.md does not explain {missing}"
