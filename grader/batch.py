@@ -8,7 +8,7 @@ pristine tests). Results go to an output folder (``--out``, default
 - ``results/STUDENT.json``: the record of one grading, written atomically the
   moment it finishes, with the fingerprint of what was graded (every file of
   the submission, the kit's tests and harness, the chapters and hidden traces);
-- ``grades.csv``: one row per student, one column per chapter, the total;
+- ``grades.csv``: one row per student, one column per chapter, the total, the maxima;
 - ``gradebook.db``: an nbgrader gradebook (``--gradebook URL`` for another
   database), see :mod:`grader.gradebook`.
 

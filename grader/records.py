@@ -205,7 +205,9 @@ def save_record(out: Path, record: Record) -> None:
 
 
 def write_csv(path: Path, records: Iterable[Record]) -> None:
-    """One row per student: a column per chapter, the total, the maximum, integrity, error."""
+    """One row per student: a column per chapter, the total, the maximum, integrity, error,
+    then each chapter's maximum (``chNN_max_score``), so that a spreadsheet can turn any
+    column into a share of what it was out of. Columns are only ever added at the end."""
     records = sorted(records, key=lambda r: r.student)
     chapters: list[str] = []
     for record in records:
@@ -216,10 +218,21 @@ def write_csv(path: Path, records: Iterable[Record]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     with temporary.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *chapters, "total", "max_score", "integrity", "error"])
+        writer.writerow(
+            [
+                "student",
+                *chapters,
+                "total",
+                "max_score",
+                "integrity",
+                "error",
+                *(f"{chapter}_max_score" for chapter in chapters),
+            ]
+        )
         for record in records:
             result = record.result
             scores = {c.id: f"{c.score:g}" for c in result.chapters} if result else {}
+            maxima = {c.id: f"{c.max_score:g}" for c in result.chapters} if result else {}
             writer.writerow(
                 [
                     record.student,
@@ -228,6 +241,7 @@ def write_csv(path: Path, records: Iterable[Record]) -> None:
                     f"{result.max_score:g}" if result else "",
                     _integrity(result) if result else "",
                     record.error,
+                    *(maxima.get(chapter, "") for chapter in chapters),
                 ]
             )
     temporary.replace(path)

@@ -86,10 +86,12 @@ def test_the_command_grades_in_parallel_into_one_csv_row_per_student(graded):
     assert "graded 3, up to date 0" in printed
     rows = rows_of(out)
     assert [row["student"] for row in rows] == ["alice", "bob", "carol"]
-    assert list(rows[0]) == ["student", CHAPTER, "total", "max_score", "integrity", "error"]
+    header = ["student", CHAPTER, "total", "max_score", "integrity", "error"]
+    assert list(rows[0]) == [*header, f"{CHAPTER}_max_score"]
     alice, bob, carol = rows
     assert alice[CHAPTER] == alice["total"] == "0"
     assert bob[CHAPTER] == bob["total"] == bob["max_score"] != "0"
+    assert {row[f"{CHAPTER}_max_score"] for row in rows} == {bob["max_score"]}
     assert 0 < float(carol["total"]) < float(carol["max_score"])
     # Learner modules are never tampering; bob's are the reference itself, which is named.
     tampering = [part for row in rows for part in row["integrity"].split("; ")]
@@ -174,6 +176,39 @@ def test_an_interrupted_batch_resumes_with_only_what_is_missing_or_changed(
 
     batch.write_csv(out / "grades.csv", load_records(out).values())
     assert [row["student"] for row in rows_of(out)] == ["alice", "bob", "carol"]
+
+
+def test_the_class_csv_has_each_chapter_s_maximum_after_the_columns_it_had(tmp_path):
+    """a spreadsheet can divide a chapter by its maximum; the older columns keep their place,
+    and a chapter a student was not graded on (or a folder that could not be) is left blank"""
+    from grader.records import Record
+
+    def result_of(*chapters: tuple[str, float, float]) -> SubmissionResult:
+        score, worth = sum(c[1] for c in chapters), sum(c[2] for c in chapters)
+        found = [ChapterResult(c[0], c[0], *c[1:]) for c in chapters]
+        return SubmissionResult(score, worth, found, [])
+
+    records = [
+        Record("bob", "f", result_of(("ch03", 12, 34), ("ch04", 2.5, 14))),
+        Record("alice", "f", result_of(("ch03", 0, 34))),
+        Record("dave", "f", None, error="not a checkout of this kit"),
+    ]
+    batch.write_csv(tmp_path / "grades.csv", records)
+    rows = rows_of(tmp_path)
+    assert list(rows[0]) == [
+        "student",
+        "ch03",
+        "ch04",
+        "total",
+        "max_score",
+        "integrity",
+        "error",
+        "ch03_max_score",
+        "ch04_max_score",
+    ]
+    maxima = [(r["student"], r["ch03_max_score"], r["ch04_max_score"]) for r in rows]
+    assert maxima == [("alice", "34", ""), ("bob", "34", "14"), ("dave", "", "")]
+    assert (rows[1]["ch04"], rows[1]["total"], rows[1]["max_score"]) == ("2.5", "14.5", "48")
 
 
 def test_a_grading_that_crashes_is_not_recorded_and_is_graded_next_run(graded, class_dir, tmp_path):
