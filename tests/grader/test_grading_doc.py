@@ -7,7 +7,8 @@ scores): a chapter, task or test that an author adds changes it. To write it aga
     TWM_UPDATE_DOCS=1 pytest tests/grader/test_grading_doc.py
 
 The JSON example must be a record of this kit (its fields, a test that exists with its
-task and points, its chapter's maximum), the limits and defaults the page names must be
+task and points, its chapter's maximum; the same command puts the chapter's maximum right
+in it), the limits and defaults the page names must be
 the code's, and a count of tests, tasks, points or chapters anywhere else on the page must
 be a dated measurement or an example of a format, never a figure of the kit that goes stale.
 """
@@ -114,6 +115,9 @@ def test_the_json_example_is_a_record_of_this_kit(plan):
         assert shown == kit, f"{DOC.name}'s JSON example: {test.id} is {kit} in the kit"
     for chapter in record.chapters:
         worth = sum(entry["max_points"] for entry in plan if entry["chapter"] == chapter.id)
+        if chapter.max_score != worth and os.environ.get("TWM_UPDATE_DOCS") == "1":
+            _rescore_example(record, worth)
+            return
         assert chapter.max_score == worth, (
             f"{DOC.name}'s JSON example: {chapter.id} is worth {worth:g} points in the kit, "
             f"not {chapter.max_score:g}"
@@ -121,6 +125,21 @@ def test_the_json_example_is_a_record_of_this_kit(plan):
         assert chapter.title == pristine.load().title(chapter.id)
     assert record.max_score == sum(c.max_score for c in record.chapters)
     assert record.score == sum(c.score for c in record.chapters)
+
+
+def _rescore_example(record: SubmissionResult, worth: float) -> None:
+    """The example's one chapter worth ``worth``, its tests shown failed and the rest passed."""
+    assert len(record.chapters) == 1, "the example's update handles one chapter"
+    score = worth - sum(t.max_points for t in record.tests)
+    text = DOC.read_text(encoding="utf-8")
+    head, section = text.split("### The JSON record", 1)
+    before, block, after = section.split("```", 2)
+    block = re.sub(
+        r'"score": [\d.]+, "max_score": [\d.]+',
+        f'"score": {score:g}, "max_score": {worth:g}',
+        block,
+    )
+    DOC.write_text(f"{head}### The JSON record{before}```{block}```{after}", encoding="utf-8")
 
 
 @pytest.mark.parametrize(
