@@ -44,6 +44,7 @@ from harness.clock import frozen_time
 from harness.errors import LearnerError, NotDone
 from harness.faults import (
     CrashPoint,
+    RunawayLoop,
     Schedule,
     aftermath,
     crash_pair_schedules,
@@ -51,7 +52,9 @@ from harness.faults import (
 )
 from harness.outcome import Outcome
 from harness.promises import Promise
+from harness.timeline import Timeline
 from harness.traces import Trace
+from harness.watchdog import stopping_runaway_loops
 
 Factory = Callable[..., Any]
 
@@ -281,7 +284,11 @@ class Explorer:
 
     def _run(self, workload: ModuleType, factory: Factory, case: Case, freezer: object) -> Outcome:
         self.runs += 1
-        return workload.run(factory, case.trace, case.schedule, freezer=freezer)
+        try:
+            with stopping_runaway_loops():
+                return workload.run(factory, case.trace, case.schedule, freezer=freezer)
+        except RunawayLoop as error:  # struck outside learner code: the run is stopped all the same
+            raise LearnerError(error, "a run of the trace", Timeline()) from error
 
     def _check(
         self,

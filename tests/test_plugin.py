@@ -381,3 +381,27 @@ def test_every_arrow_label_of_a_picture_fits_between_its_lifelines():
     assert crash == "consumer caught the crash and went on (swallowed)", crash
     assert note == "← the crash was caught here"
     assert note_x > crash_x + len(crash) * CHAR
+
+
+SPINS = ACK_FIRST.replace(
+    "        self.channel.ack(delivery.tag)",
+    "        waiting = True\n        while waiting:\n"
+    "            waiting = delivery.body['amount'] > 0\n        self.channel.ack(delivery.tag)",
+)
+
+
+def test_a_loop_that_calls_nothing_is_stopped_where_it_loops_with_a_replay_line(
+    chapter, monkeypatch
+):
+    """a run that spins without calling the world is stopped on its CPU time, not the timeout"""
+    import harness.watchdog
+
+    monkeypatch.setattr(harness.watchdog, "RUN_CPU_LIMIT", 0.3)
+    write_consumer(chapter, SPINS)
+    out = chapter.runpytest_inprocess("exercises/ch99", "--task", "1").stdout.str()
+    assert "RunawayLoop: one run took more than 0.3 s of CPU time" in out, out
+    assert re.search(r'File ".*consumer\.py", line 1[12], in on_message\n +(while |waiting =)', out)
+    replay = replay_command(out)
+    assert "--replay" in replay
+    again = chapter.runpytest_inprocess(*replay[1:]).stdout.str()
+    assert "RunawayLoop" in again and "1 failed" in again
