@@ -6,8 +6,9 @@ Follows Gradescope's published autograder specification
 ``max_score``, ``status`` (``passed`` or ``failed``), ``output`` and
 ``visibility``. A failed test's ``output`` is the reason, then the command that
 reruns it: the failure's ``replay:`` line, which runs exactly the failing case,
-when the failure has one (``TestResult.rerun``). Every text is declared plain (``output_format``,
-``test_output_format`` and ``test_name_format`` are ``text``): the top-level
+when the failure has one (``TestResult.rerun``). Every text is declared plain
+(``output_format``, ``test_output_format`` and ``test_name_format`` are
+``text``): the top-level
 output defaults to ``simple_format``, which renders HTML, and file names from a
 submission must never become markup. ``stdout_visibility`` is ``hidden``: the
 autograder's own log is for the teacher.

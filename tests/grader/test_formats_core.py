@@ -97,6 +97,8 @@ def test_a_failure_s_replay_token_round_trips_and_reruns_exactly_its_case(result
         "pytest 'exercises/ch03/test_a.py::test_y[two]' --replay 'queue-flaky-gateway~0.1.2/1a@s0'"
     )
     assert result.tests[1].rerun == "pytest exercises/ch03/test_a.py::test_y"
+    rows = list(csv.DictReader(io.StringIO(render("csv", graded))))
+    assert [r["replay"] for r in rows if r["kind"] == "test"] == ["", failed.rerun, ""]
 
 
 def test_without_timestamp_is_what_stays_the_same(result: SubmissionResult):
