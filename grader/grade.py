@@ -292,6 +292,7 @@ def _scored(
         hidden=hidden,
         promise=record.get("promise"),
         title=entry["title"],
+        replay="" if status == "passed" else record.get("replay") or "",
     )
 
 

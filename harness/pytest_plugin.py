@@ -357,6 +357,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     ]
     status, promise, message, hint, drawn = rep.outcome, None, "", None, False
     raised = None  # the class of the exception learner code raised, by name
+    token = None  # the failing case's replay token, when it has one
     if rep.skipped and call.excinfo is not None:
         message = str(call.excinfo.value)  # e.g. no hidden trace for this test's pattern
     elif call.excinfo is not None and rep.when in ("setup", "call"):
@@ -368,6 +369,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             error = NotDone(error, item.name)
             error.__cause__ = call.excinfo.value
         if isinstance(error, PromiseBroken):
+            token = error.token
             replay = _command(item, "--replay", error.token)
             picture = _draw(item, error, title)
             drawn = picture is not None
@@ -445,7 +447,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
         if not drawn:
             _forget_picture(item)
-        _record(item, status, promise, message, hint.id if hint else None, raised)
+        _record(item, status, promise, message, hint.id if hint else None, raised, token)
 
 
 def _picture_path(item: pytest.Item) -> Path:
@@ -488,6 +490,7 @@ def _record(
     message: str,
     hint: str | None = None,
     error: str | None = None,
+    replay: str | None = None,
 ) -> None:
     points = item.get_closest_marker("points")
     item.config.stash[_state]["results"].append(
@@ -501,6 +504,7 @@ def _record(
             "message": message,
             "hint": hint,
             "error": error,
+            "replay": replay,
         }
     )
     if item.config.getoption("hidden_traces", None):
