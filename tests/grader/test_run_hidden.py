@@ -30,9 +30,10 @@ publish = { id = "m72", order = "o-72", amount = 8 }
 
 UNFAIR = SECRET.replace(
     '[[steps]]\nat = 0.0\npublish = { id = "m71"',
-    '[[steps]]\nat = 0.0\nfail = { order = "o-71", times = 1 }\n\n[[steps]]\nat = 0.0\n'
+    '[[steps]]\nat = 0.0\nfail = { order = "o-71", times = 1000000 }\n\n[[steps]]\nat = 0.0\n'
     'publish = { id = "m71"',
 )
+"""A gateway that times out on o-71 for ever: no consumer, the reference included, settles it."""
 
 CHEAT = '''
 VISIBLE = {f"o-{n}" for n in range(1, 21)}
