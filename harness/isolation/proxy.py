@@ -123,8 +123,10 @@ class Proxy:
         return self._conn.request("op", self._oid, name, args)
 
     def _need(self, dunder: str, what: str) -> None:
+        """Raise the TypeError Python raises for an object without ``dunder``, word for word
+        (``what`` holds ``{type}`` where the message names the type)."""
         if not self._has(dunder):
-            raise TypeError(f"{self._info[2]} object {what}")
+            raise TypeError(what.format(type=f"'{self._info[2]}'"))
 
     def __getattr__(self, name: str) -> Any:
         if name in Proxy.__slots__:
@@ -181,31 +183,31 @@ class Proxy:
         return object.__hash__(self)
 
     def __len__(self) -> int:
-        self._need("__len__", "has no len()")
+        self._need("__len__", "object of type {type} has no len()")
         return self._op("len")
 
     def __iter__(self) -> Any:
-        self._need("__iter__", "is not iterable")
+        self._need("__iter__", "{type} object is not iterable")
         return self._op("iter")
 
     def __next__(self) -> Any:
-        self._need("__next__", "is not an iterator")
+        self._need("__next__", "{type} object is not an iterator")
         return self._op("next")
 
     def __contains__(self, item: object) -> bool:
-        self._need("__contains__", "does not support 'in'")
+        self._need("__contains__", "argument of type {type} is not iterable")
         return self._op("contains", item)
 
     def __getitem__(self, key: Any) -> Any:
-        self._need("__getitem__", "is not subscriptable")
+        self._need("__getitem__", "{type} object is not subscriptable")
         return self._op("getitem", key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._need("__setitem__", "does not support item assignment")
+        self._need("__setitem__", "{type} object does not support item assignment")
         self._op("setitem", key, value)
 
     def __delitem__(self, key: Any) -> None:
-        self._need("__delitem__", "does not support item deletion")
+        self._need("__delitem__", "{type} object doesn't support item deletion")
         self._op("delitem", key)
 
     def __lt__(self, other: object) -> Any:
@@ -221,7 +223,7 @@ class Proxy:
         return self._op("ge", other)
 
     def __enter__(self) -> Any:
-        self._need("__enter__", "is not a context manager")
+        self._need("__enter__", "{type} object is not a context manager")
         return self._op("enter")
 
     def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> Any:
