@@ -1,12 +1,16 @@
 """``grader progress``: your chapters and tasks, points earned and possible, what to do next.
 
-It runs your own exercises (``pytest exercises/chNN`` with the derandomized
-grading profile, so the table shows what a grader would give) and keeps each
-chapter's results in ``.twm/progress.json``, keyed by a hash of the chapter's
-folder, the manifest and the harness: the next run reruns only the chapters
-whose files changed, so it takes a moment once you are under way. Chapters,
-tasks, titles and points come from ``exercises/info.toml`` and the tests'
-markers.
+A task whose module is still the stub the kit shipped stands at 0 of its
+points without running anything: ``exercises/stubs.toml`` knows each stub by
+its git blob id, and its tasks' tests and points (a stub passes none of its
+tests; the kit's self-check proves it). Only the tasks whose modules you have
+changed run, one ``pytest exercises/chNN --task N`` per chapter, chapters in
+parallel, with the derandomized grading profile, so the table shows what a
+grader would give. Results are kept in ``.twm/progress.json``, keyed by a hash
+of the chapter's folder, the manifest and the harness: the next run reruns
+only the chapters whose files changed. The first run on a fresh checkout runs
+no test at all. Chapters, tasks, titles and points come from
+``exercises/info.toml`` and the tests' markers.
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import stubs
 from grader.errors import GradingError
 from grader.hints import find_root, load_manifest
 from harness.manifest import Manifest
 
 CACHE = Path(".twm") / "progress.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 RUN_TIMEOUT = 600.0
 """Real seconds one pytest run over your exercises may take before progress gives up on it."""
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".hypothesis"}
@@ -104,30 +110,35 @@ def _write_cache(root: Path, data: dict) -> None:
         pass  # a read-only checkout still gets its table, only slower next time
 
 
-def run_chapters(root: Path, chapters: list[str]) -> dict[str, dict]:
-    """Run the chapters' tests on your exercises: {chapter: {"tests": [...]} or {"error": why}}."""
+def run_chapters(
+    root: Path, chapters: list[str], tasks: dict[str, list[int] | None] | None = None
+) -> dict[str, dict]:
+    """Run the chapters' tests on your exercises, in parallel, ``tasks[chapter]`` only when
+    given (None: every task): {chapter: {"tests": [...]} or {"error": why}}."""
     if not chapters:
         return {}
-    outcome = _pytest(root, chapters)
-    if isinstance(outcome, list):
-        return {c: {"tests": [t for t in outcome if t.get("chapter") == c]} for c in chapters}
-    if len(chapters) == 1:
-        return {chapters[0]: {"error": outcome}}
-    # One chapter ended the whole run (os._exit, a crash): run them one by one.
+    wanted = tasks or {}
+    jobs = max(1, min(len(chapters), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        outcomes = list(pool.map(lambda c: _pytest(root, c, wanted.get(c)), chapters))
     found: dict[str, dict] = {}
-    for chapter in chapters:
-        found.update(run_chapters(root, [chapter]))
+    for chapter, outcome in zip(chapters, outcomes, strict=True):
+        if isinstance(outcome, list):
+            found[chapter] = {"tests": [t for t in outcome if t.get("chapter") == chapter]}
+        else:
+            found[chapter] = {"error": outcome}
     return found
 
 
-def _pytest(root: Path, chapters: list[str]) -> list[dict] | str:
+def _pytest(root: Path, chapter: str, tasks: list[int] | None) -> list[dict] | str:
     with tempfile.TemporaryDirectory(prefix="twm-progress-") as tmp:
         results = Path(tmp) / "results.json"
         command = [
             sys.executable,
             "-m",
             "pytest",
-            *(f"exercises/{chapter}" for chapter in chapters),
+            f"exercises/{chapter}",
+            *(f"--task={number}" for number in tasks or ()),
             "--results-json",
             str(results),
             "--hypothesis-profile",
@@ -156,35 +167,70 @@ def _pytest(root: Path, chapters: list[str]) -> list[dict] | str:
             return f"the tests could not finish (exit {done.returncode}): {last}"
 
 
+def changed_tasks(
+    root: Path, manifest: Manifest, record: stubs.StubRecord | None, chapter: str
+) -> list[int] | None:
+    """The chapter's tasks that need running: those whose module is not the stub, sorted;
+    None when every task must run (no stub record, or a chapter the record does not know)."""
+    tasks = [t for c in manifest.chapters if c.id == chapter for t in c.tasks]
+    if record is None or not tasks:
+        return None
+    if any((chapter, t.number) not in record.tasks for t in tasks):
+        return None
+    return [t.number for t in tasks if not record.untouched(root, t.module)]
+
+
 def collect(root: Path, *, fresh: bool = False) -> tuple[list[TaskProgress], dict[str, str]]:
     """Every task's progress in course order, and the chapters that could not be run."""
     manifest = load_manifest(root)
     chapters = chapters_with_tests(root)
     cache = {"version": CACHE_VERSION, "chapters": {}} if fresh else _read_cache(root)
-    keys = {chapter: fingerprint(root, chapter) for chapter in chapters}
-    stale = [
-        c
-        for c in chapters
-        if cache["chapters"].get(c, {}).get("key") != keys[c] or "error" in cache["chapters"][c]
-    ]
-    for chapter, outcome in run_chapters(root, stale).items():
-        cache["chapters"][chapter] = {"key": keys[chapter], **outcome}
-    cache["chapters"] = {c: cache["chapters"][c] for c in chapters}
-    tasks = _tasks(manifest, chapters, cache["chapters"])
+    record = stubs.StubRecord.load(root)
+    wanted = {chapter: changed_tasks(root, manifest, record, chapter) for chapter in chapters}
+    entries: dict[str, dict] = {}
+    stale: list[str] = []
+    for chapter in chapters:
+        if wanted[chapter] == []:
+            entries[chapter] = {"tasks": [], "tests": []}  # every module is its stub
+            continue
+        key = fingerprint(root, chapter)
+        saved = cache["chapters"].get(chapter, {})
+        if saved.get("key") == key and saved.get("tasks") == wanted[chapter] and "tests" in saved:
+            entries[chapter] = saved
+        else:
+            entries[chapter] = {"key": key, "tasks": wanted[chapter]}
+            stale.append(chapter)
+    for chapter, outcome in run_chapters(root, stale, wanted).items():
+        entries[chapter].update(outcome)
+    cache["chapters"] = entries
+    tasks = _tasks(manifest, chapters, entries, record)
     cache["next"] = [task.id for task in tasks if not task.done]
     _write_cache(root, cache)
-    errors = {c: entry["error"] for c, entry in cache["chapters"].items() if "error" in entry}
+    errors = {c: entry["error"] for c, entry in entries.items() if "error" in entry}
     return tasks, errors
 
 
-def _tasks(manifest: Manifest, chapters: list[str], entries: dict[str, dict]) -> list[TaskProgress]:
+def _tasks(
+    manifest: Manifest,
+    chapters: list[str],
+    entries: dict[str, dict],
+    record: stubs.StubRecord | None,
+) -> list[TaskProgress]:
     titles = {(c.id, t.number): t.title for c in manifest.chapters for t in c.tasks}
     found: list[TaskProgress] = []
     for chapter in sorted(chapters):  # course order: the manifest keeps chapters sorted by id
         tests = entries.get(chapter, {}).get("tests", [])
         numbers = [t.number for c in manifest.chapters if c.id == chapter for t in c.tasks]
         numbers += sorted({t["task"] for t in tests if t.get("task") not in numbers} - {None})
+        ran = entries.get(chapter, {}).get("tasks")
         for number in numbers:
+            figures = record.tasks.get((chapter, number)) if record else None
+            if ran is not None and number not in ran and figures is not None:
+                title = titles.get((chapter, number), "")
+                found.append(
+                    TaskProgress(chapter, number, title, 0.0, figures.points, figures.tests, 0)
+                )
+                continue
             mine = [t for t in tests if t.get("task") == number]
             passed = [t for t in mine if t.get("status") == "passed"]
             found.append(

@@ -49,11 +49,16 @@ def find_task(manifest: Manifest, value: str) -> Task:
     raise GradingError(f"{value!r}: no such task; {known}")
 
 
-def chapter_tests(root: Path, chapter: str) -> list[dict] | str:
-    """The chapter's test outcomes on your code (from progress's saved run when still valid),
-    or why they could not be run."""
+def chapter_tests(root: Path, chapter: str, numbers: list[int]) -> list[dict] | str:
+    """The outcomes of the chapter's tests of tasks ``numbers`` on your code (from progress's
+    saved run when it is still valid and ran them), or why they could not be run."""
     saved = progress._read_cache(root)["chapters"].get(chapter, {})
-    if saved.get("key") == progress.fingerprint(root, chapter) and "tests" in saved:
+    ran = saved.get("tasks")
+    if (
+        saved.get("key") == progress.fingerprint(root, chapter)
+        and "tests" in saved
+        and (ran is None or set(numbers) <= set(ran))
+    ):
         return saved["tests"]
     outcome = progress.run_chapters(root, [chapter])[chapter]
     return outcome["tests"] if "tests" in outcome else outcome["error"]
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not reference.is_file():
         raise GradingError(f"{reference}: missing, so {task.id} has no reference solution here")
     sharing = [t for c in manifest.chapters for t in c.tasks if t.module == task.module]
-    tests = chapter_tests(root, task.chapter)
+    tests = chapter_tests(root, task.chapter, [t.number for t in sharing])
     if isinstance(tests, str):
         print(f"{task.id} · {task.title}: the chapter's tests could not run: {tests}")
         return NOT_YET
