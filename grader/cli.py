@@ -1,5 +1,5 @@
 """The ``grader`` command: ``run`` (one submission), ``batch``, ``merge``, ``release``,
-``progress``, ``hint``, ``solution``.
+``progress``, ``list``, ``hint``, ``reset``, ``watch``, ``solution``.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; only the module of the subcommand asked for is imported,
@@ -21,7 +21,9 @@ COMMANDS = {
     "run": ("grader.run", "grade one submission with the kit's pristine tests"),
     "batch": ("grader.batch", "grade every submission under a folder, in parallel"),
     "progress": ("grader.progress", "your chapters and tasks: points earned, what to do next"),
+    "list": ("grader.listing", "every task, its state, its module and the hints you have seen"),
     "hint": ("grader.hints", "the next hint of a task (chNN.N)"),
+    "reset": ("grader.reset", "put a task's stub back (chNN.N), keeping your version aside"),
     "release": ("grader.release", "write the learner edition: stubs, tests, traces, no answers"),
     "merge": ("grader.merge", "join the shards of a batch into one CSV and one gradebook"),
     "solution": ("grader.solution", "a task's reference solution, once your code passes it"),

@@ -56,6 +56,8 @@ class TaskProgress:
     max_points: float
     tests: int
     passed: int
+    stub: bool = False
+    """Whether the task's module is still the stub (so none of its tests ran)."""
 
     @property
     def id(self) -> str:
@@ -228,7 +230,9 @@ def _tasks(
             if ran is not None and number not in ran and figures is not None:
                 title = titles.get((chapter, number), "")
                 found.append(
-                    TaskProgress(chapter, number, title, 0.0, figures.points, figures.tests, 0)
+                    TaskProgress(
+                        chapter, number, title, 0.0, figures.points, figures.tests, 0, stub=True
+                    )
                 )
                 continue
             mine = [t for t in tests if t.get("task") == number]
@@ -252,6 +256,19 @@ def next_tasks(root: Path) -> list[str]:
     return [task for task in _read_cache(root).get("next", []) if isinstance(task, str)]
 
 
+def state_words(task: TaskProgress, errors: dict[str, str], upcoming: TaskProgress | None) -> str:
+    """A task's state as the tables show it (rich markup)."""
+    if task.chapter in errors:
+        return "[red]could not run[/red]"
+    if task.done:
+        return "[green]✓ done[/green]"
+    if task is upcoming:
+        return "[bold yellow]→ next[/bold yellow]"
+    if task.passed:
+        return f"started ({task.passed}/{task.tests} tests)"
+    return "[dim]to do[/dim]"
+
+
 def render(tasks: list[TaskProgress], errors: dict[str, str]) -> None:
     from rich import box
     from rich.console import Console
@@ -265,16 +282,7 @@ def render(tasks: list[TaskProgress], errors: dict[str, str]) -> None:
     table.add_column("points", justify="right")
     table.add_column("state")
     for task in tasks:
-        if task.chapter in errors:
-            state = "[red]could not run[/red]"
-        elif task.done:
-            state = "[green]✓ done[/green]"
-        elif task is upcoming:
-            state = "[bold yellow]→ next[/bold yellow]"
-        elif task.passed:
-            state = f"started ({task.passed}/{task.tests} tests)"
-        else:
-            state = "[dim]to do[/dim]"
+        state = state_words(task, errors, upcoming)
         table.add_row(task.id, task.title, f"{task.points:g}/{task.max_points:g}", state)
     console.print(table)
     for chapter, why in errors.items():
