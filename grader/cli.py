@@ -23,6 +23,7 @@ COMMANDS = {
     "progress": ("grader.progress", "your chapters and tasks: points earned, what to do next"),
     "list": ("grader.listing", "every task, its state, its module and the hints you have seen"),
     "hint": ("grader.hints", "the next hint of a task (chNN.N)"),
+    "watch": ("grader.watch", "run your current task's tests on every save, then the next task"),
     "reset": ("grader.reset", "put a task's stub back (chNN.N), keeping your version aside"),
     "release": ("grader.release", "write the learner edition: stubs, tests, traces, no answers"),
     "merge": ("grader.merge", "join the shards of a batch into one CSV and one gradebook"),

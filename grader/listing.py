@@ -23,15 +23,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    root = find_root(args.path)
+    if not progress.chapters_with_tests(root):
+        raise GradingError(f"{root}/exercises has no chapter with tests")
+    render(root)
+    return 0
+
+
+def render(root: Path, *, run: bool = True) -> None:
+    """Print every task's row; ``run=False`` runs nothing (changed tasks not yet checked
+    say so)."""
     from rich.console import Console
     from rich.markup import escape
     from rich.text import Text
 
-    root = find_root(args.path)
-    if not progress.chapters_with_tests(root):
-        raise GradingError(f"{root}/exercises has no chapter with tests")
     manifest = load_manifest(root)
-    tasks, errors = progress.collect(root)
+    tasks, errors = progress.collect(root, run=run)
     modules = {t.id: t.module for c in manifest.chapters for t in c.tasks}
     hints = {t.id: len(t.hints) for c in manifest.chapters for t in c.tasks}
     seen = read_state(root)
@@ -42,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         state = progress.state_words(task, errors, upcoming)
         if task.stub and task is not upcoming:
             state = "[dim]to do (stub)[/dim]"
+        elif task.unchecked:
+            state = "[dim]not run yet[/dim]"
         shown = min(seen.get(task.id, 0), hints.get(task.id, 0))
         rows.append((task, state, modules.get(task.id, ""), f"{shown}/{hints.get(task.id, 0)}"))
     width = {
@@ -62,4 +71,3 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"{done} of {len(tasks)} tasks done · the modules are under exercises/")
     for chapter, why in errors.items():
         console.print(f"[red]{chapter}[/red]: {escape(why)}")
-    return 0

@@ -58,6 +58,8 @@ class TaskProgress:
     passed: int
     stub: bool = False
     """Whether the task's module is still the stub (so none of its tests ran)."""
+    unchecked: bool = False
+    """Whether its module changed and no run has checked it yet (``collect(run=False)``)."""
 
     @property
     def id(self) -> str:
@@ -182,34 +184,76 @@ def changed_tasks(
     return [t.number for t in tasks if not record.untouched(root, t.module)]
 
 
-def collect(root: Path, *, fresh: bool = False) -> tuple[list[TaskProgress], dict[str, str]]:
-    """Every task's progress in course order, and the chapters that could not be run."""
+def collect(
+    root: Path, *, fresh: bool = False, run: bool = True
+) -> tuple[list[TaskProgress], dict[str, str]]:
+    """Every task's progress in course order, and the chapters that could not be run.
+
+    With ``run=False`` nothing runs: a changed task without saved results stands at 0 of
+    its points until a run checks it (``grader watch`` draws its bar this way)."""
     manifest = load_manifest(root)
     chapters = chapters_with_tests(root)
     cache = {"version": CACHE_VERSION, "chapters": {}} if fresh else _read_cache(root)
     record = stubs.StubRecord.load(root)
-    wanted = {chapter: changed_tasks(root, manifest, record, chapter) for chapter in chapters}
     entries: dict[str, dict] = {}
-    stale: list[str] = []
+    missing: dict[str, list[int] | None] = {}
     for chapter in chapters:
-        if wanted[chapter] == []:
+        wanted = changed_tasks(root, manifest, record, chapter)
+        if wanted == []:
             entries[chapter] = {"tasks": [], "tests": []}  # every module is its stub
             continue
         key = fingerprint(root, chapter)
         saved = cache["chapters"].get(chapter, {})
-        if saved.get("key") == key and saved.get("tasks") == wanted[chapter] and "tests" in saved:
+        if saved.get("key") != key or "tests" not in saved:
+            saved = {"key": key, "tasks": [], "tests": []}
+        ran = saved.get("tasks")
+        if ran is None:  # the whole chapter ran
             entries[chapter] = saved
-        else:
-            entries[chapter] = {"key": key, "tasks": wanted[chapter]}
-            stale.append(chapter)
-    for chapter, outcome in run_chapters(root, stale, wanted).items():
-        entries[chapter].update(outcome)
+            continue
+        if wanted is None:
+            missing[chapter] = None
+        elif [n for n in wanted if n not in ran]:
+            missing[chapter] = [n for n in wanted if n not in ran]
+        kept = sorted(n for n in ran if wanted is None or n in wanted)
+        tests = [t for t in saved["tests"] if t.get("task") in kept]
+        entries[chapter] = {"key": key, "tasks": kept, "tests": tests}
+    if run:
+        for chapter, outcome in run_chapters(root, list(missing), missing).items():
+            _merge(entries[chapter], missing[chapter], outcome)
     cache["chapters"] = entries
-    tasks = _tasks(manifest, chapters, entries, record)
+    tasks = _tasks(manifest, chapters, entries, record, root)
     cache["next"] = [task.id for task in tasks if not task.done]
     _write_cache(root, cache)
     errors = {c: entry["error"] for c, entry in entries.items() if "error" in entry}
     return tasks, errors
+
+
+def _merge(entry: dict, numbers: list[int] | None, outcome: dict) -> None:
+    """Add a run of tasks ``numbers`` (None: all) to a chapter's saved entry."""
+    entry.pop("error", None)
+    if "error" in outcome:
+        entry["error"] = outcome["error"]
+        return
+    if numbers is None:
+        entry["tasks"], entry["tests"] = None, outcome["tests"]
+        return
+    kept = [t for t in entry["tests"] if t.get("task") not in numbers]
+    entry["tests"] = kept + [t for t in outcome["tests"] if t.get("task") in numbers]
+    entry["tasks"] = sorted(set(entry["tasks"]) | set(numbers))
+
+
+def remember(root: Path, chapter: str, number: int, tests: list[dict], key: str) -> None:
+    """Save a run of one task's tests, made when the chapter's fingerprint was ``key``, so that
+    progress needs not run it again; nothing is saved when the chapter has changed since."""
+    if fingerprint(root, chapter) != key:
+        return
+    cache = _read_cache(root)
+    saved = cache["chapters"].get(chapter, {})
+    if saved.get("key") != key or "tests" not in saved or saved.get("tasks") is None:
+        saved = {"key": key, "tasks": [], "tests": []}
+    _merge(saved, [number], {"tests": tests})
+    cache["chapters"][chapter] = saved
+    _write_cache(root, cache)
 
 
 def _tasks(
@@ -217,8 +261,10 @@ def _tasks(
     chapters: list[str],
     entries: dict[str, dict],
     record: stubs.StubRecord | None,
+    root: Path,
 ) -> list[TaskProgress]:
     titles = {(c.id, t.number): t.title for c in manifest.chapters for t in c.tasks}
+    modules = {(c.id, t.number): t.module for c in manifest.chapters for t in c.tasks}
     found: list[TaskProgress] = []
     for chapter in sorted(chapters):  # course order: the manifest keeps chapters sorted by id
         tests = entries.get(chapter, {}).get("tests", [])
@@ -228,10 +274,20 @@ def _tasks(
         for number in numbers:
             figures = record.tasks.get((chapter, number)) if record else None
             if ran is not None and number not in ran and figures is not None:
+                module = modules.get((chapter, number))
+                stub = record is not None and module is not None and record.untouched(root, module)
                 title = titles.get((chapter, number), "")
                 found.append(
                     TaskProgress(
-                        chapter, number, title, 0.0, figures.points, figures.tests, 0, stub=True
+                        chapter,
+                        number,
+                        title,
+                        0.0,
+                        figures.points,
+                        figures.tests,
+                        0,
+                        stub=stub,
+                        unchecked=not stub,
                     )
                 )
                 continue

@@ -1,0 +1,170 @@
+"""``grader watch`` in a real terminal (a pty): runs the task, reruns on save, moves on, keys."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import pristine, stubs
+from grader.cli import main
+
+KIT = pristine.default_root()
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+"""Colours and cursor moves: the screen's text is what is left."""
+WAIT = 60.0
+"""Real seconds to wait for one screen: a chapter run takes a second or two."""
+
+
+def fresh_checkout(root: Path, chapters: list[str]) -> Path:
+    """A learner's checkout of ``chapters``, every learner module its stub."""
+    record = stubs.load(KIT)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
+    shutil.copytree(KIT / "harness", root / "harness", ignore=ignore)
+    for chapter in chapters:
+        shutil.copytree(KIT / "exercises" / chapter, root / "exercises" / chapter, ignore=ignore)
+    for name in ("info.toml", "stubs.toml"):
+        shutil.copy(KIT / "exercises" / name, root / "exercises")
+    shutil.copy(KIT / "pyproject.toml", root)
+    for module in record.modules:
+        if module.split("/")[0] in chapters:
+            (root / "exercises" / module).write_bytes(record.stub(KIT, module))
+    return root
+
+
+class Terminal:
+    """A program on a pseudo-terminal of 120 x 40: keys in, the screen's text out."""
+
+    def __init__(self, command: list[str], cwd: Path) -> None:
+        self.controller, terminal = pty.openpty()
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm"}
+        self.process = subprocess.Popen(
+            command, cwd=cwd, stdin=terminal, stdout=terminal, stderr=terminal, env=env
+        )
+        os.close(terminal)
+        self.seen = ""
+
+    def read(self, seconds: float) -> None:
+        ready, _, _ = select.select([self.controller], [], [], seconds)
+        if ready:
+            try:
+                text = os.read(self.controller, 65536).decode(errors="replace")
+                self.seen += ANSI.sub("", text).replace("\r\n", "\n")
+            except OSError:  # the program has ended
+                time.sleep(seconds)
+
+    def wait_for(self, pattern: str, since: int = 0) -> str:
+        """The output from ``since`` once ``pattern`` (a regex) is in it."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.seen[since:]):
+                return self.seen[since:]
+            self.read(0.2)
+        raise AssertionError(
+            f"no {pattern!r} on the screen within {WAIT:g} s:\n{self.seen[-3000:]}"
+        )
+
+    def press(self, key: str) -> int:
+        mark = len(self.seen)
+        os.write(self.controller, key.encode())
+        return mark
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        os.close(self.controller)
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    return fresh_checkout(tmp_path / "checkout", ["ch00", "ch01"])
+
+
+def watch(cwd: Path, *args: str) -> Terminal:
+    return Terminal([sys.executable, "-m", "grader.cli", "watch", *args], cwd)
+
+
+def test_watch_runs_the_task_reruns_on_save_and_moves_on(checkout):
+    screen = watch(checkout)
+    try:
+        first = screen.wait_for(r"ch00\.1: 0 of 3 tests pass")
+        assert "ch00.1 · The availability of a synchronous chain" in first
+        assert "NOT DONE YET" in first and "grader hint ch00.1" in first
+        assert re.search(r"\[░{30}\] 0/5 tasks · 0/37 points", first)
+        assert "h hint · l list · r run again · q quit" in first
+
+        mark = screen.press("h")
+        assert "hint 1 of 2" in screen.wait_for("hint 1 of 2", mark)
+
+        # A wrong save reruns the task; the right one finishes it and starts the next.
+        module = checkout / "exercises" / "ch00" / "availability.py"
+        mark = len(screen.seen)
+        module.write_text(
+            "def chain_availability(availabilities):\n    return min(availabilities)\n"
+        )
+        rerun = screen.wait_for(r"ch00\.1: \d of 3 tests pass", mark)
+        assert "NOT DONE YET" not in rerun and "FAILED" not in rerun.split("ch00.1:")[-1]
+        mark = len(screen.seen)
+        shutil.copy(KIT / "solutions" / "ch00" / "availability.py", module)
+        moved = screen.wait_for(r"ch00\.2: 0 of 4 tests pass", mark)
+        assert "✓ ch00.1 done; next: ch00.2" in moved
+        assert re.search(r"\[█{6}░{24}\] 1/5 tasks · 5/37 points", moved)
+
+        mark = screen.press("l")
+        listed = screen.wait_for(r"1 of 5 tasks done", mark)
+        assert re.search(r"ch00\.1\s+✓ done", listed)
+        assert re.search(r"ch00\.2\s+→ next", listed)
+
+        mark = screen.press("q")
+        screen.wait_for("bye", mark)
+        assert screen.process.wait(10) == 0
+    finally:
+        screen.close()
+
+
+def test_watch_in_the_learner_edition(tmp_path):
+    """the edition a teacher releases has watch, and its dependency"""
+    edition = tmp_path / "edition"
+    assert main(["release", str(edition)]) == 0
+    assert "watchfiles" in (edition / "pyproject.toml").read_text(encoding="utf-8")
+    screen = watch(edition, "ch03.2")
+    try:
+        first = screen.wait_for(r"ch03\.2: 0 of \d+ tests pass")
+        assert "NOT DONE YET" in first
+        screen.press("q")
+        assert screen.process.wait(20) == 0
+    finally:
+        screen.close()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["ch09.1"], "unknown chapter 'ch09'"),
+        (["ch00.7"], "has no task 7"),
+        (["x"], "expected a task"),
+    ],
+)
+def test_bad_input_is_one_line(checkout, capsys, args, words):
+    assert main(["watch", *args, "--path", str(checkout)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+
+
+def test_outside_a_checkout_is_one_line(tmp_path, capsys):
+    assert main(["watch", "--path", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not inside a checkout of the kit" in err[0]
