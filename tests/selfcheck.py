@@ -14,6 +14,7 @@ from harness.traces import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
+"""The chapters' tests, traces and manifest; the stubs are pristine_copy.exercises()'s."""
 SOLUTIONS = ROOT / "solutions"
 MUTANTS = ROOT / "tests" / "mutants"
 

@@ -15,6 +15,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
+import pristine_copy
 import pytest
 from selfcheck import (
     EXERCISES,
@@ -39,7 +40,8 @@ MUTANTS = mutants()
 @cache
 def _all_runs() -> dict[str, list[dict]]:
     """Every run the self-check needs, in parallel subprocesses (about a second each)."""
-    jobs = {f"stubs:{c}": (c, "exercises", ()) for c in CHAPTERS}
+    stubs = pristine_copy.exercises()  # the stubs as shipped, whatever the working tree holds
+    jobs = {f"stubs:{c}": (c, stubs, ()) for c in CHAPTERS}
     jobs |= {f"solutions:{c}": (c, "solutions", ()) for c in CHAPTERS}
     jobs |= {
         f"mutant:{m.name}": (m.chapter, m.path, ("--task", str(m.task)))
@@ -130,16 +132,18 @@ def test_the_manifest_the_stubs_and_the_solutions_agree(chapter):
     """every task's module is in both trees; stubs carry their TODO, solutions none"""
     tasks = MANIFEST.chapter(chapter).tasks
     modules = {t.module for t in tasks}
+    stubs = pristine_copy.exercises()
     for task in tasks:
-        stub, solution = EXERCISES / task.module, SOLUTIONS / task.module
-        assert stub.is_file(), f"{task.id}: the stub {stub} is missing"
+        stub, solution = stubs / task.module, SOLUTIONS / task.module
+        shown = f"exercises/{task.module}"
+        assert stub.is_file(), f"{task.id}: the stub {shown} is missing"
         assert solution.is_file(), f"{task.id}: the solution {solution} is missing"
-        assert f"TODO({task.id})" in stub.read_text(), f"{stub} has no TODO({task.id})"
+        assert f"TODO({task.id})" in stub.read_text(), f"{shown} has no TODO({task.id})"
         assert "TODO(" not in solution.read_text(), f"{solution} still has a TODO"
         assert task.hints, f"{task.id} has no hint in info.toml"
     on_disk = {
-        str(p.relative_to(EXERCISES))
-        for p in (EXERCISES / chapter).glob("*.py")
+        str(p.relative_to(stubs))
+        for p in (stubs / chapter).glob("*.py")
         if not p.name.startswith(("test_", "conftest"))
     }
     assert on_disk == modules, f"modules not in the manifest, or missing: {on_disk ^ modules}"
@@ -151,9 +155,10 @@ def test_the_manifest_the_stubs_and_the_solutions_agree(chapter):
 def test_every_todo_names_a_task_of_the_manifest(chapter):
     """a TODO(chNN.N) in a stub refers to a real task"""
     ids = {t.id for t in MANIFEST.chapter(chapter).tasks}
-    for stub in (EXERCISES / chapter).glob("*.py"):
+    for stub in (pristine_copy.exercises() / chapter).glob("*.py"):
         for todo in re.findall(r"TODO\(([\w.]+)\)", stub.read_text()):
-            assert todo in ids, f"{stub}: TODO({todo}) names no task of the manifest"
+            shown = f"exercises/{chapter}/{stub.name}"
+            assert todo in ids, f"{shown}: TODO({todo}) names no task of the manifest"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -22,6 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader.grade import grade_submission
@@ -178,7 +179,7 @@ def _installation() -> list[str]:
 
 def submission(folder: Path, attack: str, *, outputs: list[str] = ()) -> Path:
     """A learner's checkout of ch00 with the attack in ``availability.py``."""
-    shutil.copytree(KIT / "exercises", folder / "exercises")
+    pristine_copy.copy_exercises(folder / "exercises")
     body = ATTACKS[attack].replace("INSTALLATION", repr(_installation()))
     body = body.replace("OUTPUTS", repr(list(outputs)))
     source = ORACLE.format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
@@ -227,7 +228,7 @@ def mode():
 def honest_score(mode, tmp_path_factory):
     """The baseline: the kit's stubs, untouched."""
     folder = tmp_path_factory.mktemp("honest")
-    shutil.copytree(KIT / "exercises", folder / "exercises")
+    pristine_copy.copy_exercises(folder / "exercises")
     return grade_submission(folder, chapters=["ch00"], sandbox=mode).score
 
 
@@ -299,7 +300,7 @@ def test_the_next_submission_is_graded_as_if_nothing_happened(mode, honest_score
         submission(tmp_path / "b", "fork_bomb_and_disk"), chapters=["ch00"], sandbox=mode
     )
     folder = tmp_path / "honest"
-    shutil.copytree(KIT / "exercises", folder / "exercises")
+    pristine_copy.copy_exercises(folder / "exercises")
     assert grade_submission(folder, chapters=["ch00"], sandbox=mode).score == honest_score
 
 

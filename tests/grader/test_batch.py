@@ -18,11 +18,11 @@ import threading
 import time
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader import batch
 from grader.cli import main
-from grader.pristine import IGNORED_DIRS
 from grader.records import load_records
 from grader.result import ChapterResult, SubmissionResult, TestResult
 
@@ -33,13 +33,7 @@ WRONG = KIT / "tests" / "mutants" / CHAPTER / "ack_before_effect" / CHAPTER / "a
 
 def make_submission(folder: Path, *, solved: bool = False, wrong: bool = False) -> Path:
     """A learner's checkout of the kit: the stubs, or ch03 solved, or one wrong module."""
-    shutil.copytree(
-        KIT,
-        folder,
-        ignore=lambda _, names: [
-            n for n in names if n in IGNORED_DIRS or n.endswith((".egg-info", ".pyc", ".grades"))
-        ],
-    )
+    pristine_copy.copy_kit(folder)
     if solved or wrong:
         for module in (KIT / "solutions" / CHAPTER).glob("*.py"):
             shutil.copy(module, folder / "exercises" / CHAPTER / module.name)

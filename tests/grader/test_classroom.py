@@ -5,15 +5,14 @@ from __future__ import annotations
 import doctest
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader.formats import classroom
-from grader.pristine import IGNORED_DIRS
 from grader.result import ChapterResult, SubmissionResult, TestResult
 
 KIT = Path(__file__).resolve().parents[2]
@@ -187,13 +186,8 @@ def test_a_private_kit_is_read_with_a_read_only_token_the_workflow_documents(wor
 
 
 def copy_kit(folder: Path) -> Path:
-    return shutil.copytree(
-        KIT,
-        folder,
-        ignore=lambda _, names: [
-            n for n in names if n in IGNORED_DIRS or n.endswith((".egg-info", ".pyc", ".grades"))
-        ],
-    )
+    """The kit as a learner's checkout holds it, its stubs untouched."""
+    return pristine_copy.copy_kit(folder)
 
 
 def test_the_grade_step_ignores_a_learner_who_edits_tests_to_pass(workflow, tmp_path):

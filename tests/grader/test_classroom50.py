@@ -11,11 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader.errors import GradingError
 from grader.formats import FORMATS, classroom50
-from grader.pristine import IGNORED_DIRS
 from grader.result import ChapterResult, SubmissionResult, TestResult
 
 KIT = Path(__file__).resolve().parents[2]
@@ -184,13 +184,8 @@ def test_the_converter_writes_result_json_and_the_release_body(tmp_path, monkeyp
 
 
 def checkout_of_the_kit(folder: Path) -> Path:
-    return shutil.copytree(
-        KIT,
-        folder,
-        ignore=lambda _, names: [
-            n for n in names if n in IGNORED_DIRS or n.endswith((".egg-info", ".pyc", ".grades"))
-        ],
-    )
+    """A student's checkout: the kit with its stubs untouched."""
+    return pristine_copy.copy_kit(folder)
 
 
 def run_template(checkout: Path, **env: str) -> subprocess.CompletedProcess[str]:

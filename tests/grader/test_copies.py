@@ -15,6 +15,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader import copies, integrity, pristine
@@ -146,7 +147,7 @@ def test_the_kit_has_a_reference_for_every_learner_module():
 
 @pytest.mark.parametrize("module", MODULES)
 def test_an_untouched_stub_is_never_the_reference(module: str):
-    stub = (KIT.exercises / module).read_text(encoding="utf-8")
+    stub = pristine_copy.stubs()[module].decode("utf-8")
     assert copies.digest(stub) != REFERENCES[module]
 
 
@@ -162,7 +163,7 @@ def test_the_reference_in_disguise_is_still_the_reference(module: str):
 def test_a_disguised_copy_keeps_working_and_is_named(tmp_path: Path):
     """the disguise is a real copy: it earns the points, and integrity names it"""
     sub = tmp_path / "sub"
-    shutil.copytree(KIT.exercises, sub / "exercises")
+    pristine_copy.copy_exercises(sub / "exercises")
     for module in ("ch00/availability.py", "ch00/order_desk.py"):
         source = (KIT.root / "solutions" / module).read_text(encoding="utf-8")
         (sub / "exercises" / module).write_text(disguise(source), encoding="utf-8")
@@ -238,7 +239,7 @@ def test_an_independent_solution_is_not_the_reference(module: str):
 
 def test_independent_solutions_earn_the_points_and_are_not_named(tmp_path: Path):
     sub = tmp_path / "sub"
-    shutil.copytree(KIT.exercises, sub / "exercises")
+    pristine_copy.copy_exercises(sub / "exercises")
     for module, source in INDEPENDENT.items():
         (sub / "exercises" / module).write_text(textwrap.dedent(source), encoding="utf-8")
     result = grade_submission(sub, chapters=["ch00"])

@@ -15,10 +15,10 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader.formats import gradescope
-from grader.pristine import IGNORED_DIRS
 from grader.result import ChapterResult, Integrity, SubmissionResult, TestResult
 
 KIT = Path(__file__).resolve().parents[2]
@@ -233,13 +233,8 @@ def test_the_builder_refuses_a_kit_that_is_not_a_git_checkout(tmp_path):
 
 
 def copy_kit(folder: Path, *, solved: str | None = None) -> Path:
-    shutil.copytree(
-        KIT,
-        folder,
-        ignore=lambda _, names: [
-            n for n in names if n in IGNORED_DIRS or n.endswith((".egg-info", ".pyc", ".grades"))
-        ],
-    )
+    """A learner's checkout of the kit: its stubs untouched, or chapter ``solved`` solved."""
+    pristine_copy.copy_kit(folder)
     if solved:
         for module in (KIT / "solutions" / solved).glob("*.py"):
             shutil.copy(module, folder / "exercises" / solved / module.name)
@@ -248,14 +243,17 @@ def copy_kit(folder: Path, *, solved: str | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory) -> Path:
-    """The uploaded zip unpacked as Gradescope lays it out: /autograder/source, run_autograder."""
+    """The uploaded zip unpacked as Gradescope lays it out: /autograder/source, run_autograder.
+    Built from a committed copy of the kit with its stubs untouched, whatever this checkout
+    holds or has committed in exercises/."""
     root = tmp_path_factory.mktemp("gradescope") / "autograder"
     (root / "source").mkdir(parents=True)
     hidden = root.parent / "hidden" / "ch00"
     hidden.mkdir(parents=True)
     shutil.copy(KIT / "exercises" / "ch00" / "traces" / "all-up.toml", hidden / "all-up.toml")
     archive = root.parent / "autograder.zip"
-    done = make_zip(archive, "--hidden", str(hidden.parent))
+    kit = pristine_copy.checkout(root.parent / "kit")
+    done = make_zip(archive, "--hidden", str(hidden.parent), kit=kit)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(archive) as opened:
         names = opened.namelist()
@@ -386,7 +384,7 @@ def test_run_autograder_lays_loose_chapter_folders_into_the_kit(autograder):
     """a submission of chNN/ folders only is graded with the kit's tests"""
     submission = fresh_upload(autograder)
     (submission / "ch00").mkdir(parents=True)
-    shutil.copy(KIT / "exercises" / "ch00" / "order_desk.py", submission / "ch00")
+    (submission / "ch00" / "order_desk.py").write_bytes(pristine_copy.stubs()["ch00/order_desk.py"])
     shutil.copy(KIT / "solutions" / "ch00" / "availability.py", submission / "ch00")
     data = run_autograder(autograder)
     task_one = [t for t in data["tests"] if "ch00.1" in t["tags"]]

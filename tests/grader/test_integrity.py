@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pristine_copy
+
 from grader import integrity, pristine
 
 KIT = pristine.load()
@@ -13,8 +15,10 @@ KIT = pristine.load()
 def checkout(tmp_path: Path) -> Path:
     """A copy of the kit's learner-facing part: exercises/, harness/, pyproject.toml."""
     sub = tmp_path / "sub"
-    for name in ("exercises", "harness"):
-        shutil.copytree(KIT.root / name, sub / name, ignore=shutil.ignore_patterns("__pycache__"))
+    pristine_copy.copy_exercises(sub / "exercises")
+    shutil.copytree(
+        KIT.root / "harness", sub / "harness", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copyfile(KIT.root / "pyproject.toml", sub / "pyproject.toml")
     return sub
 

@@ -4,9 +4,9 @@ hidden cases are only a total."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader import pristine
@@ -184,7 +184,7 @@ def test_json_and_csv_keep_hidden_details_for_teachers():
 
 def test_a_hostile_file_name_in_a_real_submission_stays_text(tmp_path: Path):
     sub = tmp_path / "sub"
-    shutil.copytree(KIT.exercises, sub / "exercises")
+    pristine_copy.copy_exercises(sub / "exercises")
     names = ["x\n# Grade: 100 of 100", "a|b <b>*c*<b> `d`.py"]
     for name in names:
         (sub / "exercises" / "ch00" / name).write_text("hello\n", encoding="utf-8")

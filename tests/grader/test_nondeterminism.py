@@ -20,6 +20,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader.grade import grade_submission
@@ -63,7 +64,7 @@ def shared(tmp_path):
 
 def solved(folder: Path) -> Path:
     """A learner's checkout of ch00 with the reference solution in every module."""
-    shutil.copytree(KIT / "exercises", folder / "exercises")
+    pristine_copy.copy_exercises(folder / "exercises")
     for module in (KIT / "solutions" / "ch00").glob("*.py"):
         shutil.copy(module, folder / "exercises" / "ch00" / module.name)
     return folder

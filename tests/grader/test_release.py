@@ -12,42 +12,22 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader import cli, edition, integrity, pristine, release
 from grader.errors import GradingError
 from grader.grade import grade_submission
 
-HOME = pristine.default_root()
 TEACHER_ONLY = ("solutions/", "tests/", "bench/", "grading/", ".ci/", "docs/")
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=kit", "-c", "user.email=kit@example.org", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git checkout of the kit as it is now (its tracked files, committed): released and
-    graded with, so that edits elsewhere in the working tree change nothing here."""
-    root = tmp_path_factory.mktemp("teacher") / "kit"
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=HOME, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = HOME / name
-        if source.is_file() and not source.is_symlink():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, root / name)
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "the kit")
-    return root
+    """A git checkout of the kit as it is now (its tracked files, its stubs untouched,
+    committed): released and graded with, so that edits elsewhere in the working tree, a
+    learner's modules included, change nothing here."""
+    return pristine_copy.checkout(tmp_path_factory.mktemp("teacher") / "kit")
 
 
 @pytest.fixture(scope="module")

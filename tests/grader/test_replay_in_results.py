@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pristine_copy
+
 from grader.formats import render
 from grader.grade import grade_submission
 from grader.pristine import default_root
@@ -18,7 +20,7 @@ WRONG = KIT / "tests" / "mutants" / "ch00" / "skips_loyalty" / "ch00" / "order_d
 
 def test_a_graded_failure_replays_exactly_its_case_from_gradescope_s_output(tmp_path):
     """the desk that skips loyalty: its failures' replay lines rerun that very case, and fail"""
-    shutil.copytree(KIT / "exercises" / "ch00", tmp_path / "exercises" / "ch00")
+    shutil.copytree(pristine_copy.exercises() / "ch00", tmp_path / "exercises" / "ch00")
     shutil.copy(WRONG, tmp_path / "exercises" / "ch00" / "order_desk.py")
     result = grade_submission(tmp_path, chapters=["ch00"], sandbox="none")
     broken = [t for t in result.tests if t.status == "failed" and t.promise]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader.errors import GradingError
@@ -51,7 +52,7 @@ class AtLeastOnceConsumer(AtLeastOnceConsumer):
 
 def submission(tmp_path: Path, *, cheat: bool = False) -> Path:
     sub = tmp_path / "sub"
-    shutil.copytree(KIT / "exercises" / "ch03", sub / "exercises" / "ch03")
+    shutil.copytree(pristine_copy.exercises() / "ch03", sub / "exercises" / "ch03")
     for module in MODULES + ("guarantee.py",):
         shutil.copyfile(KIT / "solutions/ch03" / module, sub / "exercises/ch03" / module)
     if cheat:

@@ -15,12 +15,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
-from grader.pristine import default_root, walk
+from grader.pristine import default_root
 
 KIT = default_root()
-CH03 = KIT / "exercises" / "ch03"
 TASK_MODULES = {
     1: "at_most_once.py",
     2: "at_least_once.py",
@@ -34,10 +34,7 @@ SHORT_TIMEOUT = "2"
 
 def copy_kit(destination: Path) -> Path:
     """A submission: a copy of the kit as a learner's checkout has it, ch03 solved."""
-    for path in walk(KIT):
-        target = destination / path.relative_to(KIT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+    pristine_copy.copy_kit(destination)
     for module in TASK_MODULES.values():
         shutil.copyfile(
             KIT / "solutions" / "ch03" / module, destination / "exercises/ch03" / module
@@ -56,7 +53,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def stub(submission: Path, task: int) -> Path:
-    shutil.copyfile(CH03 / TASK_MODULES[task], module(submission, task))
+    module(submission, task).write_bytes(pristine_copy.stubs()[f"ch03/{TASK_MODULES[task]}"])
     return module(submission, task)
 
 

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 
+import pristine_copy
+
 from grader.formats import render
 from grader.grade import grade_submission
 from grader.pristine import default_root
@@ -16,7 +18,7 @@ KIT = default_root()
 
 def test_the_result_lists_what_the_sandbox_could_not_give(tmp_path):
     """graded without bubblewrap, the result says so in its sandbox section and in Markdown"""
-    shutil.copytree(KIT / "exercises", tmp_path / "exercises")
+    pristine_copy.copy_exercises(tmp_path / "exercises")
     result = grade_submission(tmp_path, chapters=["ch00"], sandbox="none")
     assert any("bubblewrap is turned off" in gap for gap in result.sandbox["missing"])
     assert not any("PID namespace" in held for held in result.sandbox["held"])
@@ -35,7 +37,7 @@ def test_a_full_sandbox_adds_no_section_to_the_report():
 
 def test_a_required_sandbox_that_is_missing_is_one_line_and_exit_2(tmp_path):
     """--sandbox require without bubblewrap stops before grading, with one line, no traceback"""
-    shutil.copytree(KIT / "exercises" / "ch00", tmp_path / "exercises" / "ch00")
+    shutil.copytree(pristine_copy.exercises() / "ch00", tmp_path / "exercises" / "ch00")
     done = subprocess.run(
         [sys.executable, "-m", "grader.cli", "run", str(tmp_path), "--sandbox", "require"],
         capture_output=True,

@@ -15,13 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
+import pristine_copy
 import pytest
 from selfcheck import mutants, run_chapter
 
 CHAPTER = "ch03"
-TARGETS = {"stubs": ("exercises", ()), "solutions": ("solutions", ())} | {
+TARGETS = {"solutions": ("solutions", ())} | {
     m.name: (str(m.path), ("--task", str(m.task))) for m in mutants() if m.chapter == CHAPTER
 }
+NAMES = ["stubs", *TARGETS]
+"""The stubs are the session's pristine copy (pristine_copy.exercises()), whatever the
+working tree holds."""
 
 
 def _reports(path: Path) -> dict[str, str]:
@@ -46,13 +50,14 @@ def _run(target: str, extra: tuple[str, ...], isolate: bool) -> tuple[list, dict
 
 @cache
 def _all_runs() -> dict[tuple[str, bool], tuple[list, dict]]:
-    jobs = [(name, isolate) for name in TARGETS for isolate in (False, True)]
+    jobs = [(name, isolate) for name in NAMES for isolate in (False, True)]
+    targets = {"stubs": (str(pristine_copy.exercises()), ())} | TARGETS
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {job: pool.submit(_run, *TARGETS[job[0]], job[1]) for job in jobs}
+        futures = {job: pool.submit(_run, *targets[job[0]], job[1]) for job in jobs}
         return {job: future.result() for job, future in futures.items()}
 
 
-@pytest.mark.parametrize("name", list(TARGETS))
+@pytest.mark.parametrize("name", NAMES)
 def test_isolation_gives_the_same_results_and_reports(name):
     """with and without --isolate: the same statuses, promises, messages and failure reports"""
     alone, alone_reports = _all_runs()[(name, False)]
