@@ -140,7 +140,10 @@ def reveal(root: Path, task: Task) -> tuple[int, bool]:
     if new:
         seen += 1
         state[task.id] = seen
-        write_state(root, state)
+        try:
+            write_state(root, state)
+        except GradingError as error:  # a read-only checkout still gets its hint
+            print(f"grader hint: {error}; the hint is shown all the same", file=sys.stderr)
     return seen, new
 
 

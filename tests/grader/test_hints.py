@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import progress
 from grader.cli import main
 from harness.manifest import Manifest
 
@@ -65,7 +66,7 @@ def test_a_chapter_alone_means_its_next_unfinished_task(checkout, task, capsys):
     last = manifest.chapter(chapter).tasks[-1]
     (checkout / ".twm").mkdir()
     (checkout / ".twm" / "progress.json").write_text(
-        json.dumps({"version": 1, "chapters": {}, "next": [last.id]})
+        json.dumps({"version": progress.CACHE_VERSION, "chapters": {}, "next": [last.id]})
     )
     _, out, _ = hint(checkout, capsys, chapter)
     assert out.startswith(f"{last.id} · {last.title}")

@@ -159,3 +159,12 @@ def test_list_shows_every_task_with_its_state_module_and_hints(checkout, capsys)
     assert "stub" in rows["ch03.2"] and f"1/{len(every[5].hints)}" in rows["ch03.2"]
     assert "stub" not in rows["ch03.3"] and "to do" in rows["ch03.3"]
     assert "1 of 9 tasks done" in out
+
+
+def test_a_read_only_checkout_still_shows_its_hint(checkout, capsys, monkeypatch):
+    """the hint is shown; one line says it could not be remembered"""
+    monkeypatch.setattr(Path, "write_text", _read_only)
+    assert main(["hint", "ch03.2", "--path", str(checkout)]) == 0
+    out, err = capsys.readouterr()
+    assert "hint 1 of" in out
+    assert len(err.strip().splitlines()) == 1 and "Read-only" in err
