@@ -39,6 +39,7 @@ import pytest
 from harness import report
 from harness.errors import LearnerError, NotDone, TargetError
 from harness.explore import Explorer, PromiseBroken, ReplayError
+from harness.faults import RunawayLoop
 from harness.hints import Failure, Hint, choose
 from harness.isolation import NoAnswer, ProcessEnded
 from harness.kit import Kit
@@ -297,20 +298,56 @@ def _guide(item: pytest.Item) -> report.TaskGuide | None:
     chapter, number = _chapter_of(item), _task_of(item)
     if not chapter or not number:
         return None
+    target = item.config.stash[_state]["target"].root
+    readme = Path(item.path).parent / "README.md"
+    return task_guide(item.config, chapter, number, target=target, readme=readme)
+
+
+def task_guide(
+    config: pytest.Config,
+    chapter: str,
+    number: int,
+    *,
+    target: Path,
+    readme: Path | None = None,
+) -> report.TaskGuide | None:
+    """Task ``number`` of ``chapter``: its TODO in the ``target`` tree, its section of the
+    chapter's README (``readme``, by default ``exercises/chNN/README.md``); None when the
+    course's manifest does not list it."""
     try:
-        task = _manifest(item.config).task(chapter, number)
+        task = _manifest(config).task(chapter, number)
     except KeyError:
         return None
     if task is None:
         return None
-    root = item.config.rootpath
-    module = item.config.stash[_state]["target"].root / task.module
-    readme = Path(item.path).parent / "README.md"
+    root = config.rootpath
+    readme = readme or root / "exercises" / chapter / "README.md"
     return report.TaskGuide(
         task.id,
-        _line_of(module, f"TODO({task.id})", root, enclosing=True),
+        _line_of(target / task.module, f"TODO({task.id})", root, enclosing=True),
         _line_of(readme, f"### {number}. ", root),
     )
+
+
+def not_done_text(
+    item: pytest.Item,
+    error: NotDone,
+    *,
+    title: str,
+    guide: report.TaskGuide | None,
+    location: str | None,
+    rerun: str,
+) -> str:
+    """A stub's failure (:func:`harness.report.not_done`), in full the first time a run meets
+    its TODO; later tests that meet it again refer to it in two lines."""
+    shown = item.config.stash[_state].setdefault("todos_shown", set())
+    key = (error.todo, guide.task if guide else None)
+    if key in shown:
+        return report.title_line(title, "NOT DONE YET") + (
+            f"\n  {guide.task if guide else error.todo} is still to be filled (see above)"
+        )
+    shown.add(key)
+    return report.not_done(error, title=title, location=location, rerun=rerun, guide=guide)
 
 
 def _line_of(path: Path, text: str, root: Path, *, enclosing: bool = False) -> str | None:
@@ -335,6 +372,16 @@ def _line_of(path: Path, text: str, root: Path, *, enclosing: bool = False) -> s
         if found:
             return f"{shown}:{number} ({found[1]})"
     return f"{shown}:{number}"
+
+
+def _loop_of(error: LearnerError, roots: list[Path]) -> tuple[str, str] | None:
+    """A loop that never ends, by its kind and the learner's line it was stopped at (None for
+    any other error): a run shows each such loop's timeline once, at its first failure."""
+    original = error.original
+    if not isinstance(original, (RunawayLoop, NoAnswer)):
+        return None
+    location = report.location_of(original, roots)
+    return (type(original).__name__, location) if location else None
 
 
 def _test_name(item: pytest.Item) -> str:
@@ -393,18 +440,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             rerun = f"pytest {Path(item.nodeid.split('::')[0]).parent}" + (
                 f" --task {task}" if task else ""
             )
-            guide = _guide(item)
-            shown = item.config.stash[_state].setdefault("todos_shown", set())
-            key = (error.todo, guide.task if guide else None)
-            if key in shown:
-                rep.longrepr = report.title_line(title, "NOT DONE YET") + (
-                    f"\n  {guide.task if guide else error.todo} is still to be filled (see above)"
-                )
-            else:
-                shown.add(key)
-                rep.longrepr = report.not_done(
-                    error, title=title, location=location, rerun=rerun, guide=guide
-                )
+            rep.longrepr = not_done_text(
+                item, error, title=title, guide=_guide(item), location=location, rerun=rerun
+            )
             status, message = "failed", f"not done yet: {error.text}"
         elif isinstance(error, LearnerError):
             token = getattr(error, "token", None)
@@ -412,14 +450,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             failure = Failure.of_exception(error.original, test=_test_name(item))
             hint, raised = _hint(item, failure), failure.errors[0]
             seen = item.config.stash[_state].setdefault("import_errors_shown", set())
+            loops = item.config.stash[_state].setdefault("loops_shown", {})
             said = f"{type(error.original).__name__}: {error.original}"
+            loop = _loop_of(error, _roots(item))
             if error.where.startswith("importing ") and (error.where, said) in seen:
                 rep.longrepr = report.title_line(title, "ERROR IN YOUR CODE") + (
                     f"\n  the same {said} as above, {error.where}"
                 )
+            elif loop is not None and loop in loops:
+                rep.longrepr = report.loop_again(
+                    error,
+                    title=title,
+                    location=loop[1],
+                    first=loops[loop],
+                    replay=replay,
+                    hint=hint and hint.text,
+                )
             else:
                 if error.where.startswith("importing "):
                     seen.add((error.where, said))
+                if loop is not None:
+                    loops[loop] = _test_name(item)
                 rep.longrepr = report.learner_error(
                     error, title=title, roots=_roots(item), replay=replay, hint=hint and hint.text
                 )

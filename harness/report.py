@@ -173,6 +173,32 @@ def learner_error(
     return "\n".join(lines)
 
 
+def loop_again(
+    error: LearnerError,
+    *,
+    title: str,
+    location: str,
+    first: str,
+    replay: str | None,
+    hint: str | None,
+) -> str:
+    """A loop that never ends, stopped where an earlier test of the run was stopped already:
+    what was raised, where, and how to replay it; the traceback and the timeline stay with
+    that earlier failure."""
+    original = error.original
+    lines = [
+        title_line(title, "ERROR IN YOUR CODE"),
+        _field("raised", f"{type(original).__name__}: {original}"),
+        _field("while", f"the harness called {error.where}"),
+        _field("where", f"{location}, the same loop as in {first} (its timeline is shown there)"),
+    ]
+    if replay:
+        lines.append(f"  replay:   {replay}")
+    if hint:
+        lines.append(_field("hint", hint))
+    return "\n".join(lines)
+
+
 def assertion(message: str, *, title: str, hint: str | None) -> str:
     """A promise a test checks directly (its title says it; no trace to replay), and a hint."""
     # pytest appends its own introspection ("assert 2 == 3"); the sentence before it is ours.

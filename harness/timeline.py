@@ -10,6 +10,18 @@ few per delivery) and rendered only when a failure is shown.
 >>> print(t.render())
 t=0.000  broker  → consumer  deliver m1 (o-1) tag=1
          ✗ crash   consumer  after ack tag=1
+
+A loop that calls the world again and again leaves thousands of lines that
+differ only in their time. :meth:`Timeline.render` shows such a stretch once,
+then one line that says how often it came back and which steps it covers
+(steps are numbered from 1, the first line of the timeline):
+
+>>> t = Timeline()
+>>> for _ in range(500):
+...     t.record(0.001, "consumer", "broker", "ack tag=0 multiple")
+>>> print(t.render())
+t=0.001  consumer → broker  ack tag=0 multiple
+         … the same 499 times more (steps 2-500)
 """
 
 from __future__ import annotations
@@ -17,6 +29,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 CRASH = "✗ crash"
+LONGEST_REPEAT = 40
+"""The most lines a stretch that repeats may have for :meth:`Timeline.render` to notice it."""
+FEWEST_HIDDEN = 20
+"""The fewest lines a repeated stretch must hide before it is collapsed: a few retries in a
+row read better in full."""
 
 
 class Step(NamedTuple):
@@ -28,6 +45,20 @@ class Step(NamedTuple):
     @property
     def is_crash(self) -> bool:
         return self.target == CRASH
+
+
+class Repeat(NamedTuple):
+    """Lines ``start .. start + length - 1`` come back ``times`` more times right after."""
+
+    start: int
+    length: int
+    times: int
+
+    @property
+    def hidden(self) -> range:
+        """The indexes of the steps the repeats cover."""
+        end = self.start + self.length * (self.times + 1)
+        return range(self.start + self.length, end)
 
 
 class Timeline:
@@ -53,7 +84,12 @@ class Timeline:
         return len(self._raw)
 
     def render(self, *, marks: dict[int, str] | None = None, indent: str = "") -> str:
-        """Render the steps as aligned lines; ``marks`` adds ``← note`` to step indexes."""
+        """Render the steps as aligned lines; ``marks`` adds ``← note`` to step indexes.
+
+        A stretch of lines that comes back unchanged but for its times, again and
+        again (a loop), is shown once and followed by a line that counts the
+        repeats (see :func:`repeats`); a marked step is always shown.
+        """
         marks = marks or {}
         steps = self.steps
         actors = [s.actor for s in steps if not s.is_crash] + ["✗ crash"]
@@ -62,8 +98,16 @@ class Timeline:
         ]
         a_width = max(len(a) for a in actors)
         t_width = max((len(t) for t in targets), default=0)
+        collapsed = {r.start + r.length: r for r in repeats(steps, keep=marks)}
         lines = []
-        for index, step in enumerate(steps):
+        index = 0
+        while index < len(steps):
+            if index in collapsed:
+                repeat = collapsed[index]
+                lines.append(f"{indent}{' ' * 9}{_notice(repeat, steps)}")
+                index = repeat.hidden.stop
+                continue
+            step = steps[index]
             if step.is_crash:
                 head = " " * 9 + f"{CRASH:<{a_width}}   {step.actor:<{t_width}}"
             else:
@@ -72,4 +116,62 @@ class Timeline:
             if index in marks:
                 line += f"      ← {marks[index]}"
             lines.append(line.rstrip())
+            index += 1
         return "\n".join(lines)
+
+
+def repeats(steps: list[Step], *, keep: dict[int, str] | None = None) -> list[Repeat]:
+    """The stretches of ``steps`` that come back, unchanged but for their times, in a row.
+
+    A stretch of at most :data:`LONGEST_REPEAT` lines counts when it comes back
+    at least three more times and its repeats hide at least :data:`FEWEST_HIDDEN`
+    lines; of the stretches starting on one line, the one hiding the most lines
+    wins (the shortest, on a tie). Steps whose index is in ``keep`` are never hidden.
+
+    >>> ticks = [Step(i / 1000, "a", "b", "poll") for i in range(30)]
+    >>> repeats(ticks)
+    [Repeat(start=0, length=1, times=29)]
+    """
+    keep = keep or {}
+    ids: dict[tuple[str, str, str], int] = {}
+    keys = [
+        -1 - index if index in keep else ids.setdefault(step[1:], len(ids))
+        for index, step in enumerate(steps)
+    ]
+    count = len(keys)
+    if count < FEWEST_HIDDEN + 1:
+        return []
+    # same[p][i]: how many lines from i on equal the line p further on, in a row.
+    same: list[list[int]] = [[]]
+    for p in range(1, min(LONGEST_REPEAT, count // 4) + 1):
+        run = [0] * (count + 1)
+        for i in range(count - p - 1, -1, -1):
+            if keys[i] == keys[i + p]:
+                run[i] = run[i + 1] + 1
+        same.append(run)
+    found = []
+    index = 0
+    while index < count:
+        best = None
+        for p in range(1, len(same)):
+            times = same[p][index] // p
+            if times >= 3 and times * p >= FEWEST_HIDDEN:
+                if best is None or times * p > best.times * best.length:
+                    best = Repeat(index, p, times)
+        if best is None:
+            index += 1
+            continue
+        found.append(best)
+        index = best.hidden.stop
+    return found
+
+
+def _notice(repeat: Repeat, steps: list[Step]) -> str:
+    """The line that stands for ``repeat``'s hidden steps."""
+    hidden = repeat.hidden
+    what = "the same" if repeat.length == 1 else f"the {repeat.length} lines above again,"
+    span = f"steps {hidden.start + 1}-{hidden.stop}"
+    first, last = steps[repeat.start].time, steps[hidden.stop - 1].time
+    if last != first:
+        span += f", until t={last:.3f}"
+    return f"… {what} {repeat.times:,} times more ({span})"
