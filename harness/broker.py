@@ -50,10 +50,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harness.scheduler import Scheduler
 from harness.timeline import Timeline
+
+if TYPE_CHECKING:
+    from harness.debugger.panel import Panel
 
 DELIVERY_LATENCY = 0.001
 """Virtual seconds between the broker handing out a message and the consumer getting it."""
@@ -348,6 +351,43 @@ class Broker:
         dlq.ready.append(_Entry(dead, next(self._positions)))
         self._kick(dlq)
 
+    # -- the debugger's view ------------------------------------------------------------------
+
+    def snapshot(self) -> list[Panel]:
+        """Every queue's messages as one panel each: ready ones in delivery order, then the
+        unacked ones by channel and tag, with their redelivered flags and delivery counts.
+
+        A dead-letter queue's panel names the queue it serves and why each message came.
+        It only reads (the debugger calls it after each step of an observed run).
+        """
+        from harness.debugger.panel import Panel
+
+        served = {q.dead_letter: q.name for q in self._queues.values() if q.dead_letter}
+        panels = []
+        for q in self._queues.values():
+            dead = q.name in served
+            rows = [_row(entry, "ready", None, dead) for entry in q.ready]
+            channels = {id(c.channel): c.channel for c in q.consumers}
+            for channel in channels.values():
+                for tag in sorted(channel.unacked):
+                    owner, entry = channel.unacked[tag]
+                    if owner is q:
+                        rows.append(_row(entry, f"unacked by {channel.owner}", tag, dead))
+            columns = ("message", "state", "tag", "redelivered", "deliveries")
+            title = f"queue {q.name}"
+            if dead:
+                columns += ("dead-lettered because",)
+                title += f" (dead letters of {served[q.name]})"
+            ready = len(q.ready)
+            note = f"{ready} ready, {len(rows) - ready} unacked" if rows else "empty"
+            consumers = ", ".join(
+                f"{c.channel.owner} (prefetch {c.channel.prefetch or 'unlimited'})"
+                for c in q.consumers
+            )
+            note += f"; consumers: {consumers}" if consumers else "; no consumer"
+            panels.append(Panel(title, columns, rows, note))
+        return panels
+
     # -- dispatching --------------------------------------------------------------------------
 
     def _kick(self, q: _Queue) -> None:
@@ -392,3 +432,12 @@ class Broker:
         self.timeline.record(self.scheduler.clock.now, "broker", channel.owner, what)
         consumer.callback(delivery)
         self._kick(q)
+
+
+def _row(entry: _Entry, state: str, tag: int | None, dead: bool) -> tuple[Any, ...]:
+    message = entry.message
+    row = (message.message_id + message.summary, state, tag, entry.redelivered, entry.deliveries)
+    if not dead:
+        return row
+    deaths = message.headers.get("x-death") or ({},)
+    return (*row, deaths[0].get("reason"))

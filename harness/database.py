@@ -20,7 +20,10 @@ from __future__ import annotations
 import itertools
 import os
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.debugger.panel import Panel
 
 _names = itertools.count()
 
@@ -32,6 +35,7 @@ class Database:
         self.uri = f"file:twm-{os.getpid()}-{next(_names)}?mode=memory&cache=shared"
         self._keeper = sqlite3.connect(self.uri, uri=True, isolation_level=None)
         self._connections: list[sqlite3.Connection] = []
+        self._peeker: sqlite3.Connection | None = None
 
     def connect(self) -> sqlite3.Connection:
         """A new connection for a component (DB-API transactions: commit or lose it)."""
@@ -42,6 +46,65 @@ class Database:
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read committed data through the keeper connection (for checkers)."""
         return self._keeper.execute(sql, params).fetchall()
+
+    def snapshot(self, *, most_rows: int = 50) -> list[Panel]:
+        """Every table's rows as one panel each: its first ``most_rows`` rows, as SQLite reads them.
+
+        What a panel shows is committed, so it survives a crash; while a component's open
+        transaction is writing a table, that table is read with its uncommitted writes, and
+        its note says so (a crash now would roll them back). It only reads (the debugger
+        calls it after each step of an observed run).
+        """
+        from harness.debugger.panel import Panel
+
+        try:
+            names = [
+                name
+                for (name,) in self._read(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )[1]
+            ]
+        except sqlite3.Error:
+            return []
+        panels = []
+        for name in names:
+            quoted = '"' + name.replace('"', '""') + '"'
+            try:
+                (columns, rows), pending = self._read_table(f"SELECT * FROM {quoted}", most_rows)
+            except sqlite3.Error as error:
+                panels.append(Panel(f"table {name}", ("",), (), f"could not be read: {error}"))
+                continue
+            notes = []
+            if len(rows) > most_rows:
+                notes.append(f"the first {most_rows} rows of more")
+                rows = rows[:most_rows]
+            if pending:
+                notes.append("an open transaction is writing it: uncommitted rows included")
+            if not rows:
+                notes.append("no rows")
+            panels.append(Panel(f"table {name}", columns, rows, "; ".join(notes)))
+        return panels
+
+    def _read(self, sql: str, limit: int = -1) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        cursor = self._keeper.execute(sql)
+        columns = tuple(d[0] for d in cursor.description or ())
+        return columns, cursor.fetchmany(limit + 1) if limit >= 0 else cursor.fetchall()
+
+    def _read_table(self, sql: str, limit: int) -> tuple[tuple[Any, list[Any]], bool]:
+        """The rows as committed; where a writer holds the table, with its uncommitted rows."""
+        try:
+            return self._read(sql, limit), False
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        if self._peeker is None:
+            self._peeker = sqlite3.connect(self.uri, uri=True, isolation_level=None)
+            self._peeker.execute("PRAGMA read_uncommitted = 1")
+            self._connections.append(self._peeker)
+        cursor = self._peeker.execute(sql)
+        columns = tuple(d[0] for d in cursor.description or ())
+        return (columns, cursor.fetchmany(limit + 1)), True
 
     def close(self) -> None:
         """Close every connection; the database is gone with the keeper."""

@@ -103,6 +103,21 @@ class Case:
         return f"{self.trace.name}{dropped}/{self.schedule.token}"
 
 
+@dataclass(frozen=True)
+class Exploration:
+    """What a chapter test handed the explorer: enough to replay any case of it by its token.
+
+    ``generate`` holds the keyword arguments of :meth:`Explorer.random_faults` (its
+    traces are drawn, so ``traces`` is empty); None for the explorations of trace files.
+    """
+
+    workload: ModuleType
+    factory: Factory
+    traces: tuple[Trace, ...]
+    promises: tuple[Promise, ...]
+    generate: dict[str, Any] | None = None
+
+
 _REPLAY = re.compile(r"^(?P<trace>[^~/]+)(~(?P<dropped>\d+(\.\d+)*))?/(?P<schedule>.+)$")
 
 
@@ -135,6 +150,8 @@ class Explorer:
         self.replay = replay
         self.hypothesis_settings = hypothesis_settings
         self.runs = 0
+        self.explored: Exploration | None = None
+        """The last exploration asked of this explorer (see :func:`replay_case`)."""
 
     # -- the three ways to explore -------------------------------------------------------------
 
@@ -146,6 +163,7 @@ class Explorer:
         promises: Sequence[Promise],
     ) -> int:
         """Run each trace once without any crash; the promises must hold."""
+        self._explore(workload, factory, traces, promises)
         if self.replay:
             return self._replay(workload, factory, traces, promises)
         with frozen_time() as freezer:
@@ -165,6 +183,7 @@ class Explorer:
 
         Returns how many runs it took.
         """
+        self._explore(workload, factory, traces, promises)
         if self.replay:
             return self._replay(workload, factory, traces, promises)
         with frozen_time() as freezer:
@@ -194,6 +213,7 @@ class Explorer:
         the order of *n*² runs (first crashes that leave the world the same way
         share their pairs, which are run once).
         """
+        self._explore(workload, factory, traces, promises)
         if self.replay:
             return self._replay(workload, factory, traces, promises)
         with frozen_time() as freezer:
@@ -231,6 +251,7 @@ class Explorer:
         With ``actors`` (the names of the components under test), each crash
         point names the one actor it strikes.
         """
+        self._explore(workload, factory, (), promises, generate)
         if self.replay:
             return self._replay(workload, factory, [], promises, generate=generate)
         from hypothesis import HealthCheck, given, settings
@@ -281,6 +302,16 @@ class Explorer:
         return self.runs
 
     # -- machinery ------------------------------------------------------------------------------
+
+    def _explore(
+        self,
+        workload: ModuleType,
+        factory: Factory,
+        traces: Sequence[Trace],
+        promises: Sequence[Promise],
+        generate: dict[str, Any] | None = None,
+    ) -> None:
+        self.explored = Exploration(workload, factory, tuple(traces), tuple(promises), generate)
 
     def _run(self, workload: ModuleType, factory: Factory, case: Case, freezer: object) -> Outcome:
         self.runs += 1
@@ -406,32 +437,78 @@ class Explorer:
         *,
         generate: dict[str, Any] | None = None,
     ) -> int:
-        match = _REPLAY.match(self.replay or "")
-        if not match:
-            raise ReplayError(
-                f"cannot read the replay token {self.replay!r}: expected TRACE/SCHEDULE, "
-                "as printed on a failure's 'replay:' line"
-            )
-        name = match["trace"]
-        schedule = Schedule.from_token(match["schedule"])
-        dropped = tuple(int(i) for i in match["dropped"].split(".")) if match["dropped"] else ()
-        if name.startswith("gen:"):
-            if generate is None:
-                raise ReplayError(
-                    f"this test does not draw generated traces, so {name!r} is not its"
-                )
-            try:
-                spec = tuple(int(part) for part in name[4:].split("."))
-            except ValueError:
-                raise ReplayError(f"cannot read the generated trace {name!r}") from None
-            trace = workload.generate(spec, **generate)
-        else:
-            by_name = {t.name: t for t in traces}
-            if name not in by_name:
-                known = ", ".join(sorted(by_name)) or "none (it draws generated traces)"
-                raise ReplayError(f"this test does not run the trace {name!r}; it runs: {known}")
-            trace = by_name[name]
-        case = Case(drop(trace, dropped), schedule, dropped)
+        exploration = Exploration(workload, factory, tuple(traces), tuple(promises), generate)
+        case = case_of(exploration, self.replay or "")
         with frozen_time() as freezer:
             self._check(workload, factory, case, promises, freezer)
         return self.runs
+
+
+def case_of(exploration: Exploration, token: str) -> Case:
+    """The case ``token`` names among ``exploration``'s traces (or its generated ones).
+
+    Raises :class:`ReplayError`, saying what fits instead, for a token that does not
+    fit the exploration.
+    """
+    match = _REPLAY.match(token)
+    if not match:
+        raise ReplayError(
+            f"cannot read the replay token {token!r}: expected TRACE/SCHEDULE, "
+            "as printed on a failure's 'replay:' line"
+        )
+    name = match["trace"]
+    schedule = Schedule.from_token(match["schedule"])
+    dropped = tuple(int(i) for i in match["dropped"].split(".")) if match["dropped"] else ()
+    if name.startswith("gen:"):
+        if exploration.generate is None:
+            raise ReplayError(f"this test does not draw generated traces, so {name!r} is not its")
+        try:
+            spec = tuple(int(part) for part in name[4:].split("."))
+        except ValueError:
+            raise ReplayError(f"cannot read the generated trace {name!r}") from None
+        trace = exploration.workload.generate(spec, **exploration.generate)
+    else:
+        by_name = {t.name: t for t in exploration.traces}
+        if name not in by_name:
+            known = ", ".join(sorted(by_name)) or "none (it draws generated traces)"
+            raise ReplayError(f"this test does not run the trace {name!r}; it runs: {known}")
+        trace = by_name[name]
+    return Case(drop(trace, dropped), schedule, dropped)
+
+
+def replay_case(
+    exploration: Exploration, token: str
+) -> tuple[Case, Outcome, tuple[Promise, Verdict] | None]:
+    """Run the one case ``token`` names, as ``--replay`` does, without raising on a broken promise.
+
+    Returns the case, its outcome and the first promise it breaks with its verdict
+    (None when every promise holds). Learner errors propagate as in any run
+    (:class:`~harness.errors.LearnerError`, :class:`~harness.errors.NotDone`), carrying
+    the token. Nothing of an :class:`Explorer` is touched: the runs it counted stay as they are.
+
+    >>> from harness.workloads import payments_queue
+    >>> from harness.promises import NO_LOSS
+    >>> class Forgetful:
+    ...     def __init__(self, channel, payments):
+    ...         self.channel = channel
+    ...     def on_message(self, delivery):
+    ...         self.channel.ack(delivery.tag)
+    >>> explored = Exploration(payments_queue, Forgetful, (), (NO_LOSS,), {})
+    >>> case, outcome, broken = replay_case(explored, "gen:0/-@s0")
+    >>> broken[0].id, case.token
+    ('no-loss', 'gen:0/-@s0')
+    """
+    case = case_of(exploration, token)
+    with frozen_time() as freezer:
+        try:
+            try:
+                with stopping_runaway_loops():
+                    outcome = exploration.workload.run(
+                        exploration.factory, case.trace, case.schedule, freezer=freezer
+                    )
+            except RunawayLoop as error:  # struck outside learner code, as in Explorer._run
+                raise LearnerError(error, "a run of the trace", Timeline()) from error
+        except (LearnerError, NotDone) as error:
+            error.token = case.token
+            raise
+    return case, outcome, first_broken(outcome, exploration.promises)

@@ -32,7 +32,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from harness.debugger.panel import Panel
 
 Reset = Literal["earliest", "latest", "none"]
 
@@ -207,3 +210,49 @@ class Log:
             result[member] = list(range(first, first + size))
             first += size
         return result
+
+    # -- the debugger's view ------------------------------------------------------------------
+
+    def snapshot(self) -> list[Panel]:
+        """Every topic as one panel: per partition, its records (offset and key, the latest
+        few), the next offset, and each group's committed offset and owning member.
+
+        It only reads (the debugger calls it after each step of an observed run).
+        """
+        from harness.debugger.panel import Panel
+
+        panels = []
+        for topic, parts in self._topics.items():
+            groups = sorted({g for (g, t, _p) in self._committed if t == topic})
+            groups += sorted({g for (g, t) in self._members if t == topic} - set(groups))
+            columns = ["partition", "records (offset key)", "next offset"]
+            for group in groups:
+                columns += [f"committed ({group})", f"owner ({group})"]
+            owners = {group: self.assignment(group, topic) for group in groups}
+            rows = []
+            for number, part in enumerate(parts):
+                row: list[Any] = [number, _records(part), part.end]
+                for group in groups:
+                    owner = next((m for m, ps in owners[group].items() if number in ps), None)
+                    row += [self._committed.get((group, topic, number)), owner]
+                rows.append(tuple(row))
+            removed = [f"{n}: below {p.start}" for n, p in enumerate(parts) if p.start]
+            note = (
+                "retention removed the records of partition " + ", ".join(removed)
+                if removed
+                else ""
+            )
+            panels.append(Panel(f"topic {topic}", tuple(columns), tuple(rows), note))
+        return panels
+
+
+SHOWN_RECORDS = 8
+"""How many of a partition's latest records its panel lists."""
+
+
+def _records(part: _Partition) -> str:
+    shown = part.records[-SHOWN_RECORDS:]
+    text = ", ".join(f"{r.offset} {r.key}" if r.key is not None else str(r.offset) for r in shown)
+    if len(part.records) > len(shown):
+        text = f"… {text}"
+    return text or "none"

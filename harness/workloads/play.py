@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
+from harness.debugger.observe import attach
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.scheduler import BudgetExceeded, Scheduler
@@ -37,13 +38,19 @@ def schedule_steps(
 
 
 def new_world(trace: Trace, schedule: Schedule, freezer: object) -> World:
-    """A world for one run of ``trace``, its loop guard scaled to the trace's size."""
-    return World(
+    """A world for one run of ``trace``, its loop guard scaled to the trace's size.
+
+    When the debugger replays this run to draw it, it starts watching the world here
+    (:mod:`harness.debugger.observe`); otherwise nothing watches.
+    """
+    world = World(
         seed=schedule.seed,
         crashes=schedule.crashes,
         freezer=freezer,
         call_limit=1_000 + 200 * len(trace.steps),
     )
+    attach(world)
+    return world
 
 
 def run_until_settled(world: World, trace: Trace) -> dict[str, Any]:
