@@ -10,8 +10,10 @@ nothing it prints can pass for pytest's own lines).
 
 When the learner process ends on its own or stops answering, the harness gets
 a :class:`ProcessEnded` (or :class:`NoAnswer`) that says why in plain words,
-never a crash or a hang of the test process. When the test ends, the host
-kills it and every process it started.
+never a crash or a hang of the test process. A process that stops answering
+(a loop that never ends) is first asked to stop its code where it is, so that
+the failure shows the learner's file and line, as it does without isolation.
+When the test ends, the host kills it and every process it started.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ PREFIX = "[your code] "
 """Every line the learner's process prints is shown after this label."""
 
 _EXIT_MEMORY = 71  # the learner process ran out of memory outside the learner's calls (host.py)
+STOP_WAIT = 2.0
+"""Seconds a learner process that stopped answering gets to say where its code was stopped."""
 
 
 class ProcessEnded(Exception):
@@ -170,13 +174,17 @@ class Child:
         if lost.reason == "closed":
             return ProcessEnded("the harness had already stopped your code's process", where=where)
         if lost.reason == "silent":
+            stopped = self._stop_where_it_is()
             self._kill()
-            return NoAnswer(
+            error = NoAnswer(
                 f"your code did not answer within {self.limits.answer:g} s while the harness "
-                f"called {where}, so it was stopped: a loop that never ends?",
+                f"called {where}, so it was stopped"
+                + (" where the traceback shows" if stopped is not None else "")
+                + ": a loop that never ends?",
                 where=where,
                 output=self.tail(),
             )
+            return error if stopped is None else error.with_traceback(stopped.__traceback__)
         if lost.reason == "protocol":
             self._kill()
             return ProcessEnded(
@@ -187,6 +195,14 @@ class Child:
             )
         status = self._wait_for_exit()
         return self._describe(status, where)
+
+    def _stop_where_it_is(self) -> BaseException | None:
+        """Stop the silent process's code where it is; the exception it raised there, whose
+        traceback (the learner's lines) shows where, or None if it says nothing in time."""
+        if self._ended_already or not self.host.interrupt(self.pid):
+            return None
+        stopped = self.connection.last_answer(STOP_WAIT)
+        return stopped if stopped is not None and stopped.__traceback__ is not None else None
 
     def _wait_for_exit(self) -> int | None:
         """The exit status of a child whose socket closed (it may close it without exiting)."""

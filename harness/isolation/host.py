@@ -13,7 +13,9 @@ line each:
 - ``end``: kill that process, then every other process started since (the
   sweep: a learner's daemon dies with its test), empty the private temp
   folder, answer the process's exit status;
-- ``poll``: the exit status of a learner process if it has ended.
+- ``poll``: the exit status of a learner process if it has ended;
+- ``interrupt``: ask a learner process that stopped answering to stop its code where it is
+  (:data:`harness.isolation.learner.STOP`), so that its answer says where that was.
 
 No learner code ever runs in the host itself: a learner process is a fork
 of a host that has not loaded any learner module, and closes the control
@@ -117,6 +119,8 @@ class LearnerHost:
                 self._send({"status": self._end(int(request["pid"]))})
             elif op == "poll":
                 self._send({"status": self._poll(int(request["pid"]))})
+            elif op == "interrupt":
+                self._send({"sent": self._interrupt(int(request["pid"]))})
             else:
                 self._send({"error": f"unknown request {op!r}"})
 
@@ -179,6 +183,19 @@ class LearnerHost:
     def _poll(self, pid: int) -> int | None:
         self._reap()
         return self.children.get(pid)
+
+    def _interrupt(self, pid: int) -> bool:
+        """Signal learner process ``pid``, if it is one of ours and still runs."""
+        from harness.isolation.learner import STOP
+
+        self._reap()
+        if pid not in self.children or self.children[pid] is not None:
+            return False
+        try:
+            os.kill(pid, STOP)
+        except OSError:
+            return False
+        return True
 
     def _end(self, pid: int) -> int | None:
         with contextlib.suppress(OSError):

@@ -150,6 +150,14 @@ class Host:
             self.close()
             return None
 
+    def interrupt(self, pid: int) -> bool:
+        """Ask learner process ``pid`` to stop its code where it is; whether it was signalled."""
+        try:
+            return bool(self._request({"op": "interrupt", "pid": pid}).get("sent"))
+        except HostLost:
+            self.close()
+            return False
+
     def _request(self, request: dict, *, fds: list[int] | None = None) -> dict:
         if self.control is None:
             raise HostLost("the learner host has ended")

@@ -6,7 +6,9 @@ socket (its own output file, no other open file, its limits) and makes its
 randomness repeatable: ``random``, ``os.urandom`` (so ``uuid.uuid4``,
 ``secrets`` and ``random.SystemRandom`` too) draw from a generator seeded per
 test, so the same submission behaves the same on every run. :func:`serve`
-then answers the harness's calls until it leaves.
+then answers the harness's calls until it leaves. A call that has not answered
+for the answer limit is stopped where its code is (:data:`STOP`), so that the
+failure can show the learner's line.
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ import socket
 import sys
 from typing import Any
 
+from harness.faults import RunawayLoop
 from harness.isolation.limits import Limits, apply
 from harness.isolation.rpc import Connection
+
+STOP = signal.SIGUSR1
+"""The signal that stops the learner's code where it is: the harness sends it (through the
+learner host) when the process has not answered for its answer limit, and the
+:class:`~harness.faults.RunawayLoop` it raises there goes back with its traceback."""
 
 
 class _Clock:
@@ -75,6 +83,7 @@ def become_learner(sock: socket.socket, output: int, limits: Limits, *, seed: in
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGXCPU, signal.SIGXFSZ):
         signal.signal(number, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(STOP, _stop_here)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(output, 1)
@@ -103,6 +112,13 @@ def become_learner(sock: socket.socket, output: int, limits: Limits, *, seed: in
     faulthandler.enable(file=sys.stderr)
     repeatable_entropy(seed)
     apply(limits)
+
+
+def _stop_here(signum: int, frame: object) -> None:
+    raise RunawayLoop(
+        "your code did not answer for too long, so the harness stopped it here (a loop in "
+        "your code never ends)"
+    )
 
 
 def repeatable_entropy(seed: int) -> None:

@@ -330,6 +330,29 @@ class Connection:
         del inbox[:size]
         return data
 
+    def last_answer(self, seconds: float) -> BaseException | None:
+        """The exception the other side answers with within ``seconds``, if it does (else None).
+
+        For a side gone silent and asked to stop where it is: what it sends then
+        is the exception raised there, whose traceback shows where. Nothing else
+        is read from this connection afterwards, which is lost already.
+        """
+        marker = ConnectionLost("silent")
+        self.lost = marker  # a read that fails now raises this, without losing twice
+        try:
+            whole = int(seconds)
+            limit = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+            message = self._receive()
+        except Exception:
+            return None
+        finally:
+            if self.lost is marker:
+                self.lost = None
+        if message[0] == "e" and isinstance(message[3], BaseException):
+            return message[3]
+        return None
+
     def _lose(self, lost: ConnectionLost) -> BaseException:
         if self.lost is None:
             self.lost = self._on_lost(lost)
