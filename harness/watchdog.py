@@ -27,22 +27,24 @@ RUN_CPU_LIMIT = 10.0
 """Seconds of CPU time one run may take before it is taken for a loop that never ends."""
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise RunawayLoop(
-        f"one run took more than {RUN_CPU_LIMIT:g} s of CPU time: a loop in your code never "
-        "ends (it was stopped where the traceback shows)"
-    )
-
-
 @contextmanager
-def stopping_runaway_loops(limit: float = RUN_CPU_LIMIT) -> Iterator[None]:
-    """Within the block, stop the process's code after ``limit`` s of CPU time (see module)."""
+def stopping_runaway_loops(limit: float | None = None) -> Iterator[None]:
+    """Within the block, stop the process's code after ``limit`` s of CPU time (see module);
+    by default :data:`RUN_CPU_LIMIT`, as it is when the block starts."""
     if (
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
     ):
         yield
         return
+    limit = RUN_CPU_LIMIT if limit is None else limit
+
+    def _stop(signum: int, frame: object) -> None:
+        raise RunawayLoop(
+            f"one run took more than {limit:g} s of CPU time: a loop in your code never "
+            "ends (it was stopped where the traceback shows)"
+        )
+
     previous = signal.signal(signal.SIGVTALRM, _stop)
     signal.setitimer(signal.ITIMER_VIRTUAL, limit, 1.0)
     try:
