@@ -24,6 +24,9 @@ class NotDone(Exception):
         self.text = text
         self.where = where
         self.token: str | None = None
+        self.location: str | None = None
+        """``path:line (function)`` where it was raised, when no traceback can say it (the
+        stub ran in a process of its own)."""
         super().__init__(f"{where}: {text}")
 
 

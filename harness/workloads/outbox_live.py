@@ -17,7 +17,9 @@ A database is named by a libpq string (``host=127.0.0.1 user=postgres
 dbname=test``) or by ``sqlite:PATH``. Each relay runs as ``python -m
 harness.workloads.outbox_live ARGS``; a relay that raises exits with its
 traceback on stderr and a status other than :data:`CRASHED`, which
-:attr:`LiveRun.failures` reports.
+:attr:`LiveRun.failures` reports. A relay whose code is still a stub (it raises
+``NotImplementedError``) exits with :data:`NOT_DONE` instead, and says only which
+TODO and where: :attr:`LiveRun.not_done`.
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import NotDone
 from harness.ports.sql_store import PgStore, SqliteStore, for_postgresql
 from harness.timeline import Timeline
 from harness.workloads.outbox_world import LOCK_TIMEOUT, POSTGRES_SCHEMA, SQLITE_SCHEMA, body_of
 
 CRASHED = 17
 """The exit status of a relay process killed by an injected crash."""
+NOT_DONE = 18
+"""The exit status of a relay process whose code raised NotImplementedError: a stub's TODO."""
 PUBLISHED = {
     "sqlite": "CREATE TABLE published (n INTEGER PRIMARY KEY AUTOINCREMENT, "
     "message_id TEXT NOT NULL, body TEXT NOT NULL, worker TEXT NOT NULL, at REAL NOT NULL)",
@@ -194,6 +199,8 @@ class LiveRun:
     """Wall seconds from the first confirmed publish to the last one (process start-up excluded)."""
     failures: list[str] = field(default_factory=list)
     """Relay processes that died of something else than an injected crash."""
+    not_done: NotDone | None = None
+    """The TODO the first relay process still to be written met, and where (its location)."""
 
     @property
     def rate(self) -> float:
@@ -253,8 +260,10 @@ def run_relays(
         args = [db.dsn, db.schema, str(path), name, worker, lease, crash_rate, luck, deadline]
         args.append(together)
         command = [sys.executable, "-m", "harness.workloads.outbox_live", json.dumps(args)]
-        return subprocess.Popen(command)
+        errors[k] = tempfile.TemporaryFile()
+        return subprocess.Popen(command, stderr=errors[k])
 
+    errors: dict[int, Any] = {}
     running = {k: spawn(k) for k in incarnations}
     while running:
         time.sleep(0.005)
@@ -263,12 +272,17 @@ def run_relays(
             if code is None:
                 continue
             del running[k]
+            worker = f"relay-{k}.{incarnations[k]}"
+            said = _said(errors.pop(k), echo=code != NOT_DONE)
             if code == CRASHED and time.time() < deadline:
                 run.crashes += 1
                 incarnations[k] += 1
                 running[k] = spawn(k)
+            elif code == NOT_DONE:
+                run.failures.append(f"{worker} met a TODO")
+                run.not_done = run.not_done or _not_done(said, worker)
             elif code != 0:
-                run.failures.append(f"relay-{k}.{incarnations[k]} exited with status {code}")
+                run.failures.append(f"{worker} exited with status {code}")
     confirmed = db.execute(
         admin, "SELECT n, message_id, body, worker, at FROM published ORDER BY n"
     )
@@ -286,6 +300,46 @@ def run_relays(
     if folder is not None:
         folder.cleanup()
     return run
+
+
+def _said(stderr: Any, *, echo: bool) -> str:
+    """What a relay process wrote on its stderr, passed on to ours unless ``echo`` is false."""
+    stderr.seek(0)
+    text = stderr.read().decode("utf-8", errors="backslashreplace")
+    stderr.close()
+    if echo and text:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    return text
+
+
+def _not_done(said: str, worker: str) -> NotDone:
+    """The TODO a relay process reported on its last line of stderr (see :func:`_main`)."""
+    lines = said.strip().splitlines()
+    try:
+        facts = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        facts = {}
+    error = NotDone(NotImplementedError(facts.get("todo", "")), f"poll_once() of {worker}")
+    error.location = facts.get("where")
+    return error
+
+
+def _main(arguments: str) -> None:
+    """A relay process (``python -m harness.workloads.outbox_live ARGS``): a stub's
+    NotImplementedError ends it with :data:`NOT_DONE` and one line saying which TODO, where."""
+    args = json.loads(arguments)
+    try:
+        relay_process(*args)
+    except NotImplementedError as error:
+        from pathlib import Path
+
+        from harness.report import location_of
+
+        where = location_of(error, [Path(args[2]).parent])
+        sys.stderr.write(json.dumps({"todo": str(error), "where": where}) + "\n")
+        sys.stderr.flush()
+        raise SystemExit(NOT_DONE) from None
 
 
 def _prepare(db: Database):
@@ -314,4 +368,4 @@ def outcome_notes(run: LiveRun) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    relay_process(*json.loads(sys.argv[1]))
+    _main(sys.argv[1])
