@@ -53,7 +53,8 @@ class Database:
         What a panel shows is committed, so it survives a crash; while a component's open
         transaction is writing a table, that table is read with its uncommitted writes, and
         its note says so (a crash now would roll them back). It only reads (the debugger
-        calls it after each step of an observed run).
+        calls it after each step of an observed run). Tables whose names start with ``_twm_``
+        are the harness's own records and are left out.
         """
         from harness.debugger.panel import Panel
 
@@ -62,7 +63,8 @@ class Database:
                 name
                 for (name,) in self._read(
                     "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_twm\\_%' ESCAPE '\\' "
+                    "ORDER BY name"
                 )[1]
             ]
         except sqlite3.Error:

@@ -31,8 +31,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.debugger.observe import add_panels
+from harness.debugger.panel import Panel
 from harness.log import Log
 from harness.ports.log_client import LogClient
+from harness.workloads.play import positions_panel
 from harness.world import Component, World
 
 POLL_INTERVAL = 0.001
@@ -141,6 +144,7 @@ class ConsumerGroup:
         """Told ``(member, partitions)`` at each assignment, before the member's listener."""
         self._members: dict[str, _Member] = {}
         self._scheduled = False
+        add_panels(world, self._panels)
 
     def join(self, host: Component, client: LogClient, listener: Any, poller: Poller) -> None:
         """Add this incarnation of ``host``; it leaves again when the incarnation ends."""
@@ -156,6 +160,11 @@ class ConsumerGroup:
             return
         self._revoke(member)
         member.host.shutdown()
+
+    def _panels(self) -> list[Panel]:
+        """The debugger's view of the group: where its live members read next."""
+        live = {name: m.client for name, m in self._members.items() if m.alive}
+        return [positions_panel(self.group, live)]
 
     def members(self) -> list[str]:
         return list(self._members)

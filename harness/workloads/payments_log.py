@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness.debugger.observe import add_panels
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import LogClient, Payments
@@ -30,6 +31,7 @@ from harness.workloads.payments_queue import OUTAGE
 from harness.workloads.play import (
     charges_outcome,
     new_world,
+    positions_panel,
     run_until_settled,
     schedule_steps,
 )
@@ -63,6 +65,8 @@ def run(
     log.create_topic(TOPIC, partitions=settings.get("partitions", 1))
     accepted: dict[str, str] = {}
     ids: dict[tuple[int, int], str] = {}
+    clients: dict[str, LogClient] = {}
+    add_panels(world, lambda: [positions_panel(GROUP, clients)])
 
     def append(args: dict[str, Any]) -> None:
         value = {"message_id": args["id"], "order_id": args["order"], "amount": args["amount"]}
@@ -94,7 +98,9 @@ def run(
         )
         assignment = log.join(GROUP, TOPIC, host.name)
         client.assign(assignment[host.name])
+        clients[host.name] = client
         host.on_crash(lambda: log.leave(GROUP, TOPIC, host.name))
+        host.on_crash(lambda: clients.pop(host.name, None))
         payments = Payments(world.gateway, host.gate)
         instance = factory(client=client, payments=payments)
         poll_once = instance.poll_once

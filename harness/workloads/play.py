@@ -7,8 +7,10 @@ from itertools import groupby
 from typing import Any
 
 from harness.debugger.observe import attach
+from harness.debugger.panel import Panel
 from harness.faults import Schedule
 from harness.outcome import Outcome
+from harness.ports.log_client import LogClient
 from harness.scheduler import BudgetExceeded, Scheduler
 from harness.traces import Step, Trace
 from harness.world import Component, World
@@ -107,4 +109,27 @@ def charges_outcome(
         unsettled=sorted(unsettled),
         effect="charged",
         notes=notes,
+    )
+
+
+def positions_panel(group: str, clients: Mapping[str, LogClient]) -> Panel:
+    """The debugger's panel of where each live member of ``group`` reads next, per partition.
+
+    ``clients`` maps each running member to its log client; a position lives in the
+    client's memory only, which the panel's note recalls.
+    """
+    rows = [
+        (name, partition, client.position(partition))
+        for name, client in clients.items()
+        for partition in client.assignment()
+    ]
+    note = (
+        "where each member's next poll() reads; kept in its memory, so a crash forgets it "
+        "and a new incarnation starts at the group's committed offset"
+    )
+    return Panel(
+        f"positions ({group})",
+        ("member", "partition", "position"),
+        rows,
+        note if rows else "no running member holds a partition",
     )

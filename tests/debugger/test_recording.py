@@ -1,0 +1,155 @@
+"""A failing case's recording: one state per step, faithful to the failure, watched only then."""
+
+import sqlite3
+
+import pytest
+
+from harness import debugger
+from harness.broker import Broker
+from harness.database import Database
+from harness.debugger import Panel, Recording
+from harness.explore import Exploration
+from harness.log import Log
+from harness.timeline import Step
+from harness.workloads import payments_queue
+
+
+def panel(state, title):
+    found = [p for p in state if p.title == title]
+    assert found, f"no panel {title!r} in {[p.title for p in state]}"
+    return found[0]
+
+
+def rows_of(p: Panel) -> list[dict]:
+    return [dict(zip(p.columns, row, strict=True)) for row in p.rows]
+
+
+def test_the_replay_shows_the_failure_as_it_was_found(failure, recording):
+    """the recording has the failure's own steps, one state each, and its promise and verdict"""
+    _kit, error = failure
+    assert list(recording.steps) == error.outcome.timeline.steps
+    assert len(recording.states) == len(recording.steps)
+    assert recording.promise == error.promise.statement
+    assert recording.observed == error.verdict.observed
+    assert recording.violation == min(error.verdict.marks)
+    assert recording.broken
+
+
+def test_the_crash_shows_the_delivery_back_in_its_queue_redelivered(recording):
+    """at the crash, the unacked delivery is back in the queue, ready and redelivered"""
+    crash = next(i for i, step in enumerate(recording.steps) if step.is_crash)
+    before = rows_of(panel(recording.states[crash - 1], "queue payments"))
+    assert [(r["state"], r["redelivered"]) for r in before] == [("unacked by consumer", False)]
+    after = rows_of(panel(recording.states[crash], "queue payments"))
+    assert [(r["message"], r["state"], r["redelivered"]) for r in after] == [
+        ("m3 (o-3)", "ready", True)
+    ]
+
+
+def test_the_charges_panel_counts_the_second_charge_at_the_violation(recording):
+    """the step where the promise breaks shows the order charged twice"""
+    charges = rows_of(panel(recording.states[recording.violation], "payment gateway: charges"))
+    assert charges == [{"order": "o-3", "times charged": 2, "amounts": "99, 99"}]
+
+
+def test_exploring_runs_are_not_watched(monkeypatch, explore_again):
+    """no snapshot is taken while a test explores; the one replay takes one per step"""
+    taken = []
+    original = Broker.snapshot
+    monkeypatch.setattr(Broker, "snapshot", lambda self: taken.append(1) or original(self))
+    kit, error = explore_again()
+    assert taken == [], "an exploring run took snapshots of the world"
+    recording = debugger.record(kit, error.token)
+    assert len(taken) >= len(recording.steps)
+
+
+def test_record_needs_a_test_that_has_explored():
+    with pytest.raises(ValueError, match="needs a kit, an explorer or an Exploration"):
+        debugger.record(object(), "queue-one-order/1a@s0")
+
+
+def test_learner_code_that_raises_ends_the_recording_at_its_step():
+    """a replay whose learner code raises still gives its steps, and says what was raised"""
+
+    class Raises:
+        def __init__(self, channel, payments):
+            pass
+
+        def on_message(self, delivery):
+            raise KeyError("amount")
+
+    explored = Exploration(payments_queue, Raises, (), (), {})
+    recording = debugger.record(explored, "gen:0/-@s0")
+    assert recording.steps[-1].what.startswith("deliver m1")
+    assert recording.observed == "your code raised KeyError: 'amount'"
+    assert len(recording.states) == len(recording.steps)
+
+
+def test_a_panel_row_must_fit_its_columns():
+    with pytest.raises(ValueError, match="give every row one cell per column"):
+        Panel("t", ("a", "b"), [("only one",)])
+
+
+def test_the_store_panel_shows_what_is_committed_and_says_when_a_writer_is_open():
+    db = Database()
+    conn = db.connect()
+    conn.execute("CREATE TABLE dedup (message_id TEXT)")
+    conn.execute("CREATE TABLE _twm_effects (x)")
+    conn.commit()
+    conn.execute("INSERT INTO dedup VALUES ('m1')")
+    conn.commit()
+    assert [(p.title, p.rows, p.note) for p in db.snapshot()] == [("table dedup", (("m1",),), "")]
+    conn.execute("INSERT INTO dedup VALUES ('m2')")
+    (shown,) = db.snapshot()
+    assert shown.rows == (("m1",), ("m2",))
+    assert "uncommitted rows included" in shown.note
+    conn.close()  # a crash: the open transaction is rolled back
+    (shown,) = db.snapshot()
+    assert shown.rows == (("m1",),) and shown.note == ""
+    db.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        db.query("SELECT 1")
+
+
+def test_the_log_panel_shows_offsets_committed_and_owners():
+    log = Log()
+    log.create_topic("payments", partitions=2)
+    log.append("payments", key="o-1", value={}, partition=0)
+    log.append("payments", key="o-2", value={}, partition=0)
+    log.join("billing", "payments", "consumer")
+    log.commit("billing", "payments", 0, 1)
+    (topic,) = log.snapshot()
+    assert topic.columns == (
+        "partition",
+        "records (offset key)",
+        "next offset",
+        "committed (billing)",
+        "owner (billing)",
+    )
+    assert topic.rows == ((0, "0 o-1, 1 o-2", 2, 1, "consumer"), (1, "none", 0, None, "consumer"))
+
+
+def test_text_from_a_run_cannot_end_the_page_s_script():
+    """a step or a row holding markup stays text: the page's own two scripts are all it has"""
+    nasty = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    recording = Recording(
+        nasty,
+        "t/-@s0",
+        (Step(0.0, "consumer", "broker", nasty),),
+        ((Panel(nasty, (nasty,), [(nasty,)], nasty),),),
+        observed=nasty,
+        hint=nasty,
+    )
+    page = debugger.page_html(recording)
+    assert page.count("</script>") == 2
+    assert page.count("<script") == 2
+    assert "<img" not in page
+
+
+def test_a_typical_page_is_under_300_kb(failure, recording, tmp_path):
+    """the failure's page, and the page of its whole unshrunk trace, stay under 300 KB"""
+    kit, error = failure
+    whole = error.token.split("~")[0] + "/" + error.token.split("/", 1)[1]
+    for shown in (recording, debugger.record(kit, whole)):
+        path = debugger.write_page(tmp_path / "page.html", shown)
+        assert path.stat().st_size < 300_000, f"{len(shown.steps)} steps: {path.stat().st_size} B"
