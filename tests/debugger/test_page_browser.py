@@ -20,7 +20,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".twm" / "debugger"
 
 
 def _unavailable(reason: str):
@@ -76,7 +75,7 @@ def test_the_page_opens_on_the_violation(page, page_file, recording):
 
 
 def test_arrow_keys_reach_the_crash_where_the_delivery_is_back_redelivered(
-    page, page_file, recording
+    page, page_file, recording, tmp_path
 ):
     """from the first step, the right arrow reaches the crash: m3 is back, ready and redelivered"""
     page.goto(page_file.as_uri())
@@ -92,8 +91,8 @@ def test_arrow_keys_reach_the_crash_where_the_delivery_is_back_redelivered(
     assert cell(page, "queue payments", "message") == ["m3 (o-3)"]
     assert cell(page, "queue payments", "state") == ["ready"]
     assert cell(page, "queue payments", "redelivered") == ["yes"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "at-the-crash.png"), full_page=True)
+    # Kept with pytest's temporary files (--basetemp=DIR to choose where), to look at.
+    page.screenshot(path=str(tmp_path / "at-the-crash.png"), full_page=True)
     crash = step_of(page)
     page.keyboard.press("ArrowLeft")
     assert step_of(page) == crash - 1
