@@ -31,9 +31,9 @@ from typing import NamedTuple
 CRASH = "✗ crash"
 LONGEST_REPEAT = 40
 """The most lines a stretch that repeats may have for :meth:`Timeline.render` to notice it."""
-FEWEST_HIDDEN = 20
-"""The fewest lines a repeated stretch must hide before it is collapsed: a few retries in a
-row read better in full."""
+FEWEST_REPEATS = 20
+"""How many times in a row a stretch must come back before it is collapsed: retries a few
+times over, even a dozen (a backoff, a buffer that stays full a while), read better in full."""
 
 
 class Step(NamedTuple):
@@ -124,9 +124,9 @@ def repeats(steps: list[Step], *, keep: dict[int, str] | None = None) -> list[Re
     """The stretches of ``steps`` that come back, unchanged but for their times, in a row.
 
     A stretch of at most :data:`LONGEST_REPEAT` lines counts when it comes back
-    at least three more times and its repeats hide at least :data:`FEWEST_HIDDEN`
-    lines; of the stretches starting on one line, the one hiding the most lines
-    wins (the shortest, on a tie). Steps whose index is in ``keep`` are never hidden.
+    at least :data:`FEWEST_REPEATS` more times; of the stretches starting on one
+    line, the one hiding the most lines wins (the shortest, on a tie). Steps
+    whose index is in ``keep`` are never hidden.
 
     >>> ticks = [Step(i / 1000, "a", "b", "poll") for i in range(30)]
     >>> repeats(ticks)
@@ -139,11 +139,9 @@ def repeats(steps: list[Step], *, keep: dict[int, str] | None = None) -> list[Re
         for index, step in enumerate(steps)
     ]
     count = len(keys)
-    if count < FEWEST_HIDDEN + 1:
-        return []
     # same[p][i]: how many lines from i on equal the line p further on, in a row.
     same: list[list[int]] = [[]]
-    for p in range(1, min(LONGEST_REPEAT, count // 4) + 1):
+    for p in range(1, min(LONGEST_REPEAT, count // (FEWEST_REPEATS + 1)) + 1):
         run = [0] * (count + 1)
         for i in range(count - p - 1, -1, -1):
             if keys[i] == keys[i + p]:
@@ -155,7 +153,7 @@ def repeats(steps: list[Step], *, keep: dict[int, str] | None = None) -> list[Re
         best = None
         for p in range(1, len(same)):
             times = same[p][index] // p
-            if times >= 3 and times * p >= FEWEST_HIDDEN:
+            if times >= FEWEST_REPEATS:
                 if best is None or times * p > best.times * best.length:
                     best = Repeat(index, p, times)
         if best is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.timeline import FEWEST_HIDDEN, Timeline
+from harness.timeline import FEWEST_REPEATS, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = (ROOT / "exercises" / "ch03" / "traces" / "queue-three-orders.toml").read_text()
@@ -78,10 +78,14 @@ def test_a_stretch_of_several_lines_a_loop_repeats_is_shown_once():
 
 
 def test_a_few_repeated_lines_are_shown_in_full():
-    """retries a few times in a row read better in full: nothing below the threshold collapses"""
-    timeline = _loop(FEWEST_HIDDEN)
-    assert len(timeline.render().splitlines()) == FEWEST_HIDDEN + 1
-    assert "…" not in timeline.render()
+    """a stretch retried a dozen times in a row (a backoff, a buffer full for a while) is
+    shown in full: only one that comes back more than FEWEST_REPEATS times is collapsed"""
+    for period in (1, 2, 5):
+        timeline = _loop(period * (FEWEST_REPEATS + 1) - 1, period=period)
+        assert "…" not in timeline.render(), timeline.render()
+        assert len(timeline.render().splitlines()) == len(timeline)
+        timeline.record(1.0, "consumer", "broker", f"ack {(len(timeline) - 1) % period}")
+        assert "…" in timeline.render()
 
 
 def test_a_marked_step_inside_a_loop_is_shown():
