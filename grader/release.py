@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from grader import edition, pristine
+from grader import edition, pristine, stubs
 from grader.errors import GradingError
 
 
@@ -129,6 +129,7 @@ def release(
         raise GradingError(f"--ref {ref}: the kit at {root} is not a git checkout")
     else:
         files, source, left_out = working_tree(root), "working tree", []
+    _refuse_solved_stubs(files, source)
     shipped = {
         name: (edition.for_learners(name, content), mode)
         for name, (content, mode) in files.items()
@@ -150,6 +151,24 @@ def release(
     if zip_file is not None:
         _write_zip(zip_file, target, names)
     return stamp, names, left_out
+
+
+def _refuse_solved_stubs(files: dict[str, tuple[bytes, int]], source: str) -> None:
+    """GradingError when a learner module is not the stub ``exercises/stubs.toml`` records:
+    a solved stub committed by mistake would hand its answer to every learner."""
+    recorded = files.get(stubs.RECORD.as_posix())
+    record = stubs.StubRecord.parse(recorded[0].decode("utf-8", "replace")) if recorded else None
+    if record is None:
+        return
+    for module, blob in sorted(record.modules.items()):
+        content = files.get(f"exercises/{module}")
+        if content is not None and stubs.blob_id(content[0]) != blob:
+            raise GradingError(
+                f"exercises/{module} in the kit's {source} is not the stub that "
+                f"{stubs.RECORD.as_posix()} records, so it may hold an answer: put the stub back "
+                f"(grader reset), or if you changed the stub on purpose, run `{stubs.UPDATE}` "
+                "and commit"
+            )
 
 
 def _write_zip(zip_file: Path, target: Path, names: list[str]) -> None:

@@ -76,14 +76,22 @@ class StubRecord:
     def load(cls, root: Path) -> StubRecord | None:
         """The record of the checkout at ``root``; None when it has none or cannot be read."""
         try:
-            data = tomllib.loads((root / RECORD).read_text(encoding="utf-8"))
+            return cls.parse((root / RECORD).read_text(encoding="utf-8"))
+        except OSError:
+            return None
+
+    @classmethod
+    def parse(cls, text: str) -> StubRecord | None:
+        """The record that ``text`` holds; None when it is not one."""
+        try:
+            data = tomllib.loads(text)
             modules = {str(k): str(v) for k, v in data["modules"].items()}
             tasks = {
                 (chapter, int(number)): TaskFigures(int(f["tests"]), float(f["points"]))
                 for chapter, numbers in data["tasks"].items()
                 for number, f in numbers.items()
             }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         return cls(modules, tasks)
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pristine_copy
 import pytest
 
-from grader import cli, edition, integrity, pristine, release
+from grader import cli, edition, integrity, pristine, release, stubs
 from grader.errors import GradingError
 from grader.grade import grade_submission
 
+KIT = pristine.default_root()
 TEACHER_ONLY = ("solutions/", "tests/", "bench/", "grading/", ".ci/", "docs/")
 
 
@@ -150,6 +151,24 @@ def test_uncommitted_edits_never_ship(kit: Path, tmp_path: Path):
     assert stamp.source.startswith("commit ") and edition.STAMP in names
     committed = pristine.load(kit)  # the files are back as committed: digest them afresh
     assert stamp.version == pristine.Kit(kit, committed.manifest, committed.chapters).version
+
+
+def test_a_solved_stub_committed_by_mistake_never_ships(kit: Path, tmp_path: Path, capsys):
+    """a learner module that is not its recorded stub stops the release, saying what to do"""
+    module = kit / "exercises/ch00/availability.py"
+    stub = module.read_bytes()
+    git = ["git", "-c", "user.name=teacher", "-c", "user.email=teacher@example.org"]
+    shutil.copyfile(KIT / "solutions/ch00/availability.py", module)
+    subprocess.run([*git, "commit", "-qam", "solved, by mistake"], cwd=kit, check=True)
+    try:
+        assert cli.main(["release", str(tmp_path / "edition"), "--kit", str(kit)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "exercises/ch00/availability.py" in err[0]
+        assert "grader reset" in err[0] and stubs.UPDATE in err[0]
+        assert not (tmp_path / "edition" / "exercises").exists()
+    finally:
+        module.write_bytes(stub)
+        subprocess.run([*git, "commit", "-qam", "the stub again"], cwd=kit, check=True)
 
 
 def test_bad_input_is_one_line(kit: Path, tmp_path: Path, capsys):
