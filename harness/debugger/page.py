@@ -58,7 +58,7 @@ nav { position: sticky; top: 0; z-index: 2; display: flex; align-items: center; 
 main { display: flex; gap: 16px; padding: 12px 20px; align-items: flex-start; }
 #diagram { flex: 1 1 auto; overflow: auto; background: #fff; border: 1px solid var(--line);
            max-height: calc(100vh - 150px); min-width: 0; }
-#state { flex: 0 0 460px; max-width: 50%; }
+#state { flex: 0 0 45%; min-width: 0; }
 #state h2 { font-size: 15px; margin: 0 0 8px; }
 .panel { background: #fff; border: 1px solid var(--line); border-radius: 4px; margin-bottom: 10px;
          padding: 6px 8px; }
@@ -67,7 +67,9 @@ main { display: flex; gap: 16px; padding: 12px 20px; align-items: flex-start; }
 table { border-collapse: collapse; width: 100%; font-size: 12px; }
 th { text-align: left; color: var(--muted); font-weight: normal; padding: 2px 6px;
      border-bottom: 1px solid var(--line); }
-td { padding: 2px 6px; border-bottom: 1px solid #eee; vertical-align: top; word-break: break-word; }
+td { padding: 2px 6px; border-bottom: 1px solid #eee; vertical-align: top; white-space: nowrap;
+     max-width: 12em; overflow: hidden; text-overflow: ellipsis; }
+.rows { overflow-x: auto; }
 tr.new td { background: #fff6cc; }
 td.none { color: #aaa; }
 td.yes { font-weight: bold; }

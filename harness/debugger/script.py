@@ -47,7 +47,7 @@ SCRIPT = r"""
     const spans = Math.abs(index[s.target] - index[s.actor]) || 1;
     column = Math.max(column, Math.ceil((s.what.length * CHAR + 16) / spans));
   }
-  column = Math.min(column, 320);
+  column = Math.min(column, 240);
   const x = (a) => LEFT + index[a] * column;
   // Marks sit in a margin of their own, right of every lifeline and of the labels they mark.
   const lastX = LEFT + Math.max(actors.length - 1, 0) * column;
@@ -89,6 +89,9 @@ SCRIPT = r"""
       g.appendChild(el("line", { x1: x(s.actor), y1: y, x2: x(s.target), y2: y, stroke: colour,
                                  "marker-end": "url(#arrow)" }));
       labelX = Math.min(x(s.actor), x(s.target)) + 6; label = s.what;
+      // An arrow's label fits between its lifelines; the whole step shows on hover and on top.
+      const room = Math.max(Math.floor((Math.abs(x(s.target) - x(s.actor)) - 14) / CHAR), 8);
+      if (label.length > room) label = label.slice(0, room - 1) + "\u2026";
       if (/^restart/.test(s.what)) {
         g.appendChild(el("text", { x: x(s.target) + 6, y: y + 5, fill: "#0a7a33", "font-size": 15,
                                    "font-weight": "bold", class: "restart" }, "\u21bb"));
@@ -153,9 +156,10 @@ SCRIPT = r"""
             const [text, cls] = cell(v);
             const td = tr.appendChild(html("td", cls, text));
             td.dataset.column = p.columns[n];
+            td.title = text;
           });
         }
-        div.appendChild(table);
+        div.appendChild(html("div", "rows")).appendChild(table);
       }
       if (p.note) div.appendChild(html("p", "note", p.note));
       box.appendChild(div);
