@@ -153,3 +153,69 @@ def test_a_typical_page_is_under_300_kb(failure, recording, tmp_path):
     for shown in (recording, debugger.record(kit, whole)):
         path = debugger.write_page(tmp_path / "page.html", shown)
         assert path.stat().st_size < 300_000, f"{len(shown.steps)} steps: {path.stat().st_size} B"
+
+
+def test_a_dead_letter_queue_says_whose_letters_it_holds_and_why():
+    from harness.clock import VirtualClock
+    from harness.scheduler import Scheduler
+    from harness.timeline import Timeline
+
+    broker = Broker(Scheduler(VirtualClock(), seed=0), Timeline())
+    broker.declare_queue("payments", dead_letter="payments.dead")
+    broker.declare_queue("payments.dead")
+    broker.publish("payments", payments_queue.Message("m1", {}, summary=" (o-1)"))
+    got = []
+    channel = broker.open_channel("consumer", prefetch=1)
+    broker.consume(channel, "payments", got.append)
+    broker.scheduler.run()
+    broker.nack(channel, got[0].tag, requeue=False)
+    queue, dead = broker.snapshot()
+    assert (queue.title, queue.rows, queue.note) == (
+        "queue payments",
+        (),
+        "empty; consumers: consumer (prefetch 1)",
+    )
+    assert dead.title == "queue payments.dead (dead letters of payments)"
+    assert rows_of(dead) == [
+        {
+            "message": "m1 (o-1)",
+            "state": "ready",
+            "tag": None,
+            "redelivered": False,
+            "deliveries": 0,
+            "dead-lettered because": "rejected",
+        }
+    ]
+
+
+def test_a_log_consumer_s_positions_are_forgotten_at_its_crash(tmp_path):
+    """ch03's log: a workload's own panel shows the position, gone at the crash, back at restart"""
+    from pathlib import Path
+
+    from harness.explore import Explorer, PromiseBroken
+    from harness.kit import Kit
+    from harness.promises import NO_LOSS, NO_SWALLOW, SETTLED
+    from harness.targets import Target
+    from harness.workloads import payments_log
+
+    root = Path(__file__).resolve().parents[2]
+    mutant = root / "tests" / "mutants" / "ch03" / "commit_before_processing"
+    kit = Kit(
+        target=Target(mutant, str(mutant)),
+        traces_dir=root / "exercises" / "ch03" / "traces",
+        explorer=Explorer(),
+    )
+    consumer = kit.component("ch03/commit_after.py", "CommitAfterConsumer")
+    with pytest.raises(PromiseBroken) as caught:
+        kit.every_single_crash(
+            payments_log, consumer, kit.traces("log-*"), [NO_SWALLOW, NO_LOSS, SETTLED]
+        )
+    recording = debugger.record(kit, caught.value.token)
+    crash = next(i for i, step in enumerate(recording.steps) if step.is_crash)
+    positions = [panel(state, "positions (payments)") for state in recording.states]
+    assert positions[crash - 1].rows, "the consumer held a position before its crash"
+    assert positions[crash].rows == ()
+    assert positions[crash].note == "no running member holds a partition"
+    committed = rows_of(panel(recording.states[crash], "topic payments"))[0]["committed (payments)"]
+    after = next(p for p in positions[crash:] if p.rows)
+    assert after.rows[0][2] == committed, "a new incarnation starts at the committed offset"
