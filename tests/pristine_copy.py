@@ -103,3 +103,21 @@ def exercises() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="twm-pristine-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return copy_exercises(folder / "exercises")
+
+
+def learner_checkout(destination: Path, chapters: list[str], *, root: Path = ROOT) -> Path:
+    """A learner's fresh checkout of ``chapters`` at ``destination``: the harness, those
+    chapter folders, ``info.toml`` and ``stubs.toml``, ``pyproject.toml``, every learner
+    module its stub; return ``destination``."""
+    destination.mkdir(parents=True)
+    shutil.copytree(root / "harness", destination / "harness", ignore=_ignore)
+    for chapter in chapters:
+        source, target = root / "exercises" / chapter, destination / "exercises" / chapter
+        shutil.copytree(source, target, ignore=_ignore)
+    for name in ("info.toml", "stubs.toml"):
+        shutil.copy(root / "exercises" / name, destination / "exercises")
+    shutil.copy(root / "pyproject.toml", destination)
+    for module, content in stubs(root).items():
+        if module.split("/")[0] in chapters:
+            (destination / "exercises" / module).write_bytes(content)
+    return destination

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader import pristine, progress, stubs
@@ -19,28 +20,10 @@ KIT = Path(__file__).resolve().parents[2]
 CHAPTER = "ch03"
 
 
-def pristine_checkout(root: Path, chapters: list[str]) -> Path:
-    """A learner's fresh checkout of ``chapters``: the kit's harness and chapter folders, every
-    learner module the stub the kit ships (whatever this working tree holds)."""
-    record = stubs.load(KIT)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
-    root.mkdir()
-    shutil.copytree(KIT / "harness", root / "harness", ignore=ignore)
-    for chapter in chapters:
-        shutil.copytree(KIT / "exercises" / chapter, root / "exercises" / chapter, ignore=ignore)
-    for name in ("info.toml", "stubs.toml"):
-        shutil.copy(KIT / "exercises" / name, root / "exercises")
-    shutil.copy(KIT / "pyproject.toml", root)
-    for module in record.modules:
-        if module.split("/")[0] in chapters:
-            (root / "exercises" / module).write_bytes(record.stub(KIT, module))
-    return root
-
-
 @pytest.fixture
 def checkout(tmp_path) -> Path:
     """A learner's checkout with only ch03, where tasks 1 and 3 are done."""
-    root = pristine_checkout(tmp_path / "checkout", [CHAPTER])
+    root = pristine_copy.learner_checkout(tmp_path / "checkout", [CHAPTER])
     for module in ("at_most_once.py", "commit_first.py"):
         shutil.copy(KIT / "solutions" / CHAPTER / module, root / "exercises" / CHAPTER / module)
     return root
@@ -104,7 +87,7 @@ def test_progress_counts_points_per_task_and_names_the_next_one(checkout, runs, 
 def test_a_fresh_checkout_runs_no_test_and_lists_every_task(tmp_path, runs, capsys):
     """untouched stubs are known by their blob ids: every task to do, with its points"""
     kit = pristine.load()
-    root = pristine_checkout(tmp_path / "fresh", list(kit.chapters))
+    root = pristine_copy.learner_checkout(tmp_path / "fresh", list(kit.chapters))
     assert main(["progress", "--path", str(root)]) == 0
     assert runs == []
     out = capsys.readouterr().out
@@ -120,7 +103,7 @@ def test_the_first_progress_takes_at_most_twice_a_trivial_pytest(tmp_path):
     """on a fresh checkout, `grader progress` against pytest running one trivial test,
     in the same run (the best of three of each, so that a busy moment counts less)"""
     kit = pristine.load()
-    root = pristine_checkout(tmp_path / "fresh", list(kit.chapters))
+    root = pristine_copy.learner_checkout(tmp_path / "fresh", list(kit.chapters))
     (tmp_path / "trivial").mkdir()
     (tmp_path / "trivial" / "test_trivial.py").write_text("def test_trivial():\n    pass\n")
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
 from grader import pristine, stubs
@@ -20,17 +21,7 @@ KIT = pristine.default_root()
 def fresh_checkout(root: Path, chapters: list[str]) -> Path:
     """A learner's clone of ``chapters``: every module its stub, committed once, as an
     edition's first commit keeps them."""
-    record = stubs.load(KIT)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
-    shutil.copytree(KIT / "harness", root / "harness", ignore=ignore)
-    for chapter in chapters:
-        shutil.copytree(KIT / "exercises" / chapter, root / "exercises" / chapter, ignore=ignore)
-    for name in ("info.toml", "stubs.toml"):
-        shutil.copy(KIT / "exercises" / name, root / "exercises")
-    shutil.copy(KIT / "pyproject.toml", root)
-    for module in record.modules:
-        if module.split("/")[0] in chapters:
-            (root / "exercises" / module).write_bytes(record.stub(KIT, module))
+    pristine_copy.learner_checkout(root, chapters)
     git = ["git", "-c", "user.name=learner", "-c", "user.email=learner@example.org"]
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "."], cwd=root, check=True)

@@ -15,9 +15,10 @@ import termios
 import time
 from pathlib import Path
 
+import pristine_copy
 import pytest
 
-from grader import pristine, stubs
+from grader import pristine
 from grader.cli import main
 
 KIT = pristine.default_root()
@@ -25,22 +26,6 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 """Colours and cursor moves: the screen's text is what is left."""
 WAIT = 60.0
 """Real seconds to wait for one screen: a chapter run takes a second or two."""
-
-
-def fresh_checkout(root: Path, chapters: list[str]) -> Path:
-    """A learner's checkout of ``chapters``, every learner module its stub."""
-    record = stubs.load(KIT)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
-    shutil.copytree(KIT / "harness", root / "harness", ignore=ignore)
-    for chapter in chapters:
-        shutil.copytree(KIT / "exercises" / chapter, root / "exercises" / chapter, ignore=ignore)
-    for name in ("info.toml", "stubs.toml"):
-        shutil.copy(KIT / "exercises" / name, root / "exercises")
-    shutil.copy(KIT / "pyproject.toml", root)
-    for module in record.modules:
-        if module.split("/")[0] in chapters:
-            (root / "exercises" / module).write_bytes(record.stub(KIT, module))
-    return root
 
 
 class Terminal:
@@ -90,7 +75,7 @@ class Terminal:
 
 @pytest.fixture
 def checkout(tmp_path) -> Path:
-    return fresh_checkout(tmp_path / "checkout", ["ch00", "ch01"])
+    return pristine_copy.learner_checkout(tmp_path / "checkout", ["ch00", "ch01"])
 
 
 def watch(cwd: Path, *args: str) -> Terminal:
