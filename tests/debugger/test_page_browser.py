@@ -114,6 +114,9 @@ def test_the_buttons_and_the_slider_move_between_steps(page, page_file, recordin
     assert step_of(page) == last, "next on the last step stays there"
     page.fill("#slider", "3")
     assert step_of(page) == 3
+    page.focus("#slider")
+    page.keyboard.press("ArrowRight")
+    assert step_of(page) == 4, "an arrow key on the focused slider moves one step, not two"
     page.click("#violation")
     assert step_of(page) == recording.violation
 
@@ -158,3 +161,11 @@ def test_text_from_a_run_is_shown_never_run(page, tmp_path):
     assert nasty in page.text_content("#current")
     assert page.locator("img").count() == 0
     assert dialogs == []
+
+
+def test_a_recording_without_steps_still_opens(page, tmp_path):
+    recording = Recording("a test", "t/-@s0", (), (), observed="your code raised KeyError: 'x'")
+    page.goto(debugger.write_page(tmp_path / "empty.html", recording).as_uri())
+    page.keyboard.press("ArrowRight")
+    assert page.text_content("#position") == "step 0 of 0"
+    assert page.text_content("#current") == "no step was recorded"
