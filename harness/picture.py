@@ -1,7 +1,8 @@
 """A failure's trace as a picture: a self-contained SVG sequence diagram.
 
 On top, the test, the promise broken and what was observed. Below, one
-lifeline per actor, one arrow per step (top to bottom in time order), a red
+lifeline per actor, one arrow per step (top to bottom in time order; a loop's
+repeats counted on one row, as the text timeline counts them), a red
 cross where a crash struck, and the verdict's marks in red in a margin of
 their own, level with their steps. An arrow's label fits between its lifelines (the columns are
 as wide as the longest one needs, up to a limit; a label cut to fit shows
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.timeline import Step, Timeline
+from harness.timeline import Repeat, Step, Timeline, notice, repeats
 
 CHAR = 7.3
 """Width of one character of the 12 px monospace font, in pixels (a little generous)."""
@@ -63,7 +64,8 @@ def sequence_svg(
     longest_note = max((len(note) for note in marks.values()), default=0)
     longest_header = max(len(text) for text, _, _ in header)
     width = int(max(notes_x + (longest_note + 3) * CHAR, 10 + longest_header * CHAR) + 20)
-    height = top + (len(steps) + 1) * ROW + 20
+    rows = _rows(steps, marks)
+    height = top + (len(rows) + 1) * ROW + 20
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         'font-family="monospace" font-size="12">',
@@ -82,8 +84,15 @@ def sequence_svg(
             f'<line x1="{left}" y1="{top - 12}" x2="{left}" y2="{height - 10}" '
             'stroke="#bbb" stroke-dasharray="4 3"/>'
         )
-    for row, step in enumerate(steps):
-        y = top + row * ROW + ROW // 2
+    for line, (row, repeat) in enumerate(rows):
+        y = top + line * ROW + ROW // 2
+        if repeat is not None:  # a loop's repeats, counted on one row of their own
+            out.append(
+                f'<text x="{LEFT - 60}" y="{y + 4}" fill="#666" font-style="italic">'
+                f"{escape(notice(repeat, steps))}</text>"
+            )
+            continue
+        step = steps[row]
         out.append(f'<text x="8" y="{y + 4}" fill="#666">t={step.time:.3f}</text>')
         colour = "#c00" if step.is_crash or row in marks else "#222"
         if row in marks:
@@ -110,6 +119,22 @@ def sequence_svg(
         out.append(_label(label_x, y - 4, step.what, room, colour))
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _rows(steps: list[Step], marks: dict[int, str]) -> list[tuple[int, Repeat | None]]:
+    """The rows to draw: a step's index, or a loop's repeats as one row (as the text
+    timeline shows them; a marked step is always drawn)."""
+    collapsed = {r.start + r.length: r for r in repeats(steps, keep=marks)}
+    rows: list[tuple[int, Repeat | None]] = []
+    index = 0
+    while index < len(steps):
+        if index in collapsed:
+            rows.append((index, collapsed[index]))
+            index = collapsed[index].hidden.stop
+        else:
+            rows.append((index, None))
+            index += 1
+    return rows
 
 
 def _end_of(step: Step, x: dict[str, float]) -> float:

@@ -104,7 +104,7 @@ class Timeline:
         while index < len(steps):
             if index in collapsed:
                 repeat = collapsed[index]
-                lines.append(f"{indent}{' ' * 9}{_notice(repeat, steps)}")
+                lines.append(f"{indent}{' ' * 9}{notice(repeat, steps)}")
                 index = repeat.hidden.stop
                 continue
             step = steps[index]
@@ -164,7 +164,7 @@ def repeats(steps: list[Step], *, keep: dict[int, str] | None = None) -> list[Re
     return found
 
 
-def _notice(repeat: Repeat, steps: list[Step]) -> str:
+def notice(repeat: Repeat, steps: list[Step]) -> str:
     """The line that stands for ``repeat``'s hidden steps."""
     hidden = repeat.hidden
     what = "the same" if repeat.length == 1 else f"the {repeat.length} lines above again,"

@@ -384,6 +384,24 @@ def test_every_arrow_label_of_a_picture_fits_between_its_lifelines():
     assert note_x > crash_x + len(crash) * CHAR
 
 
+def test_a_loop_in_a_picture_is_one_row_that_counts_its_repeats():
+    """the picture collapses a loop as the text timeline does; a marked step stays drawn"""
+    from harness.picture import ROW, sequence_svg
+    from harness.timeline import Timeline
+
+    timeline = Timeline()
+    timeline.record(0.0, "broker", "consumer", "deliver m1 tag=1")
+    for n in range(500):
+        timeline.record(0.001 + n / 1000, "consumer", "broker", "ack tag=0 multiple")
+    timeline.record(0.6, "consumer", "payments", "charge o-1")
+    svg = sequence_svg(timeline, title="t", marks={300: "this one"})
+    assert svg.count("ack tag=0 multiple") < 10
+    assert "the same 298 times more (steps 3-300" in svg
+    assert "← this one" in svg and "charge o-1" in svg
+    height = int(re.search(r'height="(\d+)"', svg).group(1))
+    assert height < 20 * ROW, "the picture still draws a row per repeat"
+
+
 SPINS = ACK_FIRST.replace(
     "        self.channel.ack(delivery.tag)",
     "        waiting = True\n        while waiting:\n"
