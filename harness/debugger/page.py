@@ -27,6 +27,7 @@ import json
 from html import escape
 from pathlib import Path
 
+from harness.debugger.encoding import page_data
 from harness.debugger.recording import Recording
 from harness.debugger.script import SCRIPT
 
@@ -87,7 +88,7 @@ svg .now.violation text.label, svg .now.violation text.mark { stroke: #ffd9d9; }
 
 def page_html(recording: Recording) -> str:
     """The page for ``recording``, as one HTML string (inline CSS and JS, nothing fetched)."""
-    data = recording.as_json()
+    data = page_data(recording)
     rows = [("promise", data["promise"], ""), ("observed", data["observed"], "bad")]
     rows += [("trace", data["facts"], "")]
     header = [f'<h1 id="title">{escape(data["title"])}</h1>', "<dl>"]
@@ -103,6 +104,7 @@ def page_html(recording: Recording) -> str:
         header.append(f'<dt>hint</dt><dd id="hint">{escape(data["hint"])}</dd>')
     header.append("</dl>")
     last = max(len(data["steps"]) - 1, 0)
+    opens = next((n for n, step in enumerate(data["steps"]) if step[0] == data["violation"]), 0)
     return "\n".join(
         [
             "<!doctype html>",
@@ -119,7 +121,7 @@ def page_html(recording: Recording) -> str:
             '<nav id="controls" aria-label="steps">',
             '<button id="first" type="button" title="first step (Home)">|◀</button>',
             '<button id="prev" type="button" title="previous step (←)">◀</button>',
-            f'<input id="slider" type="range" min="0" max="{last}" value="{data["violation"]}" '
+            f'<input id="slider" type="range" min="0" max="{last}" value="{opens}" '
             'aria-label="step">',
             '<button id="next" type="button" title="next step (→)">▶</button>',
             '<button id="last" type="button" title="last step (End)">▶|</button>',

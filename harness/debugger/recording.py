@@ -15,7 +15,6 @@ back), as the step after the crash finds it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,42 +68,6 @@ class Recording:
                 if name and name not in found:
                     found.append(name)
         return found
-
-    def as_json(self) -> dict[str, Any]:
-        """The recording as JSON-ready data; a panel that recurs is stored once, by its index."""
-        panels: list[dict[str, Any]] = []
-        index: dict[str, int] = {}
-        states = []
-        for state in self.states:
-            ids = []
-            for panel in state:
-                data = panel.as_json()
-                key = json.dumps(data, sort_keys=True, ensure_ascii=False)
-                if key not in index:
-                    index[key] = len(panels)
-                    panels.append(data)
-                ids.append(index[key])
-            states.append(ids)
-        return {
-            "title": self.title,
-            "token": self.token,
-            "promise": self.promise,
-            "observed": self.observed,
-            "replay": self.replay or self.token,
-            "hint": self.hint,
-            "facts": self.facts,
-            "broken": self.broken,
-            "actors": self.actors(),
-            "steps": [
-                {"time": s.time, "actor": s.actor, "target": s.target, "what": s.what}
-                | ({"crash": True} if s.is_crash else {})
-                for s in self.steps
-            ],
-            "marks": {str(k): v for k, v in sorted(self.marks.items())},
-            "violation": self.violation,
-            "panels": panels,
-            "states": states,
-        }
 
 
 def record(

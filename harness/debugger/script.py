@@ -10,7 +10,17 @@ SCRIPT = r"""
 "use strict";
 (function () {
   const data = JSON.parse(document.getElementById("recording").textContent);
-  const steps = data.steps, marks = data.marks, last = Math.max(steps.length - 1, 0);
+  const names = data.names, CRASH = "\u2717 crash";
+  const steps = data.steps.map(([n, time, actor, target, what]) => ({
+    n: n, time: time, actor: names[actor], target: target < 0 ? CRASH : names[target],
+    what: what, crash: target < 0, mark: data.marks[n],
+  }));
+  const panels = data.panels.map(([frame, rows]) => {
+    const [title, columns, note] = data.frames[frame];
+    return { title: title, columns: columns, note: note, rows: rows.map((r) => data.rows[r]) };
+  });
+  const last = Math.max(steps.length - 1, 0);
+  const opening = Math.max(steps.findIndex((s) => s.n === data.violation), 0);
   const SVG = "http://www.w3.org/2000/svg";
   const ROW = 26, LEFT = 90, CHAR = 7.3, TOP = 40;
   const $ = (id) => document.getElementById(id);
@@ -30,16 +40,16 @@ SCRIPT = r"""
   function crashWords(s) {
     return /^(before|after) /.test(s.what) ? "crash " + s.what : s.actor + " " + s.what;
   }
-  function line(s, i) {
-    const head = "step " + (i + 1) + "  t=" + s.time.toFixed(3) + "  ";
+  function line(s) {
+    const head = "step " + (s.n + 1) + "  t=" + s.time.toFixed(3) + "  ";
     const body = s.crash
       ? "\u2717 " + crashWords(s)
       : s.actor + " \u2192 " + s.target + "  " + s.what;
-    return head + body + (marks[i] ? "      \u2190 " + marks[i] : "");
+    return head + body + (s.mark !== undefined ? "      \u2190 " + s.mark : "");
   }
 
   // -- the sequence diagram ---------------------------------------------------------------------
-  const actors = data.actors, index = {};
+  const actors = names, index = {};
   actors.forEach((a, n) => { index[a] = n; });
   let column = 170;
   for (const s of steps) {
@@ -59,23 +69,36 @@ SCRIPT = r"""
   });
   for (const [i, end] of ends.entries()) {
     widest = Math.max(widest, end + 20);
-    if (marks[i] !== undefined) notesX = Math.max(notesX, end + 24);
+    if (steps[i].mark !== undefined) notesX = Math.max(notesX, end + 24);
   }
-  for (const m of Object.values(marks)) widest = Math.max(widest, notesX + (m.length + 3) * CHAR);
-  const height = TOP + (steps.length + 1) * ROW;
+  for (const s of steps) {
+    if (s.mark !== undefined) widest = Math.max(widest, notesX + (s.mark.length + 3) * CHAR);
+  }
+  // Steps a long run leaves out take one row that says how many they are.
+  const ys = [], gaps = [];
+  let row = 0;
+  for (const [i, s] of steps.entries()) {
+    if (i > 0 && s.n > steps[i - 1].n + 1) {
+      gaps.push([TOP + row * ROW + ROW / 2, steps[i - 1].n + 2, s.n]);
+      row += 1;
+    }
+    ys.push(TOP + row * ROW + ROW / 2);
+    row += 1;
+  }
+  const height = TOP + (row + 1) * ROW;
   const svg = el("svg", { width: Math.ceil(widest), height: height, "font-size": 12, id: "svg" });
   svg.appendChild(el("defs")).appendChild(
     el("marker", { id: "arrow", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4, orient: "auto" })
   ).appendChild(el("path", { d: "M0,0 L8,4 L0,8 z", fill: "#333" }));
   const rows = [];
   for (const [i, s] of steps.entries()) {
-    const y = TOP + i * ROW + ROW / 2;
-    const marked = marks[i] !== undefined;
+    const y = ys[i];
+    const marked = s.mark !== undefined;
     const g = el("g", { class: "row" + (marked ? " violation" : ""), "data-step": i });
     g.appendChild(el("rect", { class: "band", x: 0, y: y - ROW / 2, width: "100%", height: ROW,
                                fill: "transparent" }));
     g.appendChild(el("text", { x: 6, y: y + 4, fill: "#666" }, "t=" + s.time.toFixed(3)));
-    const colour = s.crash || marks[i] !== undefined ? "#c00" : "#222";
+    const colour = s.crash || marked ? "#c00" : "#222";
     let labelX, label;
     if (s.crash) {
       g.appendChild(el("text", { x: x(s.actor), y: y + 5, "text-anchor": "middle", fill: "#c00",
@@ -100,12 +123,12 @@ SCRIPT = r"""
     const text = el("text", { x: labelX, y: s.crash || s.actor === s.target ? y + 4 : y - 4,
                               fill: colour, stroke: "white", "stroke-width": 4,
                               "paint-order": "stroke", class: "label" }, label);
-    text.appendChild(el("title", {}, line(s, i)));
+    text.appendChild(el("title", {}, line(s)));
     g.appendChild(text);
-    if (marks[i] !== undefined) {
+    if (marked) {
       g.appendChild(el("text", { x: notesX, y: y + 4, fill: "#c00",
                                  stroke: "white", "stroke-width": 4, "paint-order": "stroke",
-                                 class: "mark" }, "\u2190 " + marks[i]));
+                                 class: "mark" }, "\u2190 " + s.mark));
     }
     g.addEventListener("click", () => go(i));
     rows.push(g);
@@ -117,6 +140,11 @@ SCRIPT = r"""
                                  "stroke-dasharray": "4 3" }));
   }
   rows.forEach((g) => svg.appendChild(g));
+  for (const [y, first, end] of gaps) {
+    const left = (end - first + 1).toLocaleString("en");
+    svg.appendChild(el("text", { x: LEFT, y: y + 4, fill: "#666", class: "gap" },
+                       "\u2026 " + left + " steps left out (steps " + first + "-" + end + ")"));
+  }
   $("diagram").appendChild(svg);
 
   // -- the state panels --------------------------------------------------------------------------
@@ -127,14 +155,14 @@ SCRIPT = r"""
     return [String(value), ""];
   }
   function panelsAt(i) {
-    return (data.states[i] || []).map((id) => data.panels[id]);
+    return (data.states[i] || []).map((id) => panels[id]);
   }
   function drawState(i) {
     const box = $("panels");
     box.replaceChildren();
     const before = {};
     if (i > 0) for (const p of panelsAt(i - 1)) before[p.title] = p;
-    $("state-title").textContent = steps.length ? "state after step " + (i + 1) : "state";
+    $("state-title").textContent = steps.length ? "state after step " + (steps[i].n + 1) : "state";
     const shown = panelsAt(i);
     if (!shown.length) box.appendChild(html("p", "note", "nothing to show at this step"));
     for (const p of shown) {
@@ -177,11 +205,13 @@ SCRIPT = r"""
       g.classList.toggle("future", n > i);
     });
     const here = $("current");
-    here.textContent = steps.length ? line(steps[i], i) : "no step was recorded";
-    const atViolation = marks[i] !== undefined || (i === data.violation && data.broken);
+    here.textContent = steps.length ? line(steps[i]) : "no step was recorded";
+    const atViolation = steps.length > 0 &&
+      (steps[i].mark !== undefined || (i === opening && data.broken));
     here.classList.toggle("at-violation", atViolation);
-    $("position").textContent = "step " + (steps.length ? i + 1 : 0) + " of " + steps.length;
-    document.body.dataset.step = i;
+    $("position").textContent =
+      "step " + (steps.length ? steps[i].n + 1 : 0) + " of " + data.total;
+    document.body.dataset.step = steps.length ? steps[i].n : 0;
     drawState(i);
     if (rows[i] && rows[i].scrollIntoView) rows[i].scrollIntoView({ block: "nearest" });
   }
@@ -189,7 +219,7 @@ SCRIPT = r"""
   $("prev").addEventListener("click", () => go(current - 1));
   $("next").addEventListener("click", () => go(current + 1));
   $("last").addEventListener("click", () => go(last));
-  $("violation").addEventListener("click", () => go(data.violation));
+  $("violation").addEventListener("click", () => go(opening));
   $("slider").addEventListener("input", (e) => go(Number(e.target.value)));
   document.addEventListener("keydown", (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
@@ -222,6 +252,6 @@ SCRIPT = r"""
     }
   });
 
-  go(data.violation);
+  go(opening);
 })();
 """

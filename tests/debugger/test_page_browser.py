@@ -169,3 +169,19 @@ def test_a_recording_without_steps_still_opens(page, tmp_path):
     page.keyboard.press("ArrowRight")
     assert page.text_content("#position") == "step 0 of 0"
     assert page.text_content("#current") == "no step was recorded"
+
+
+def test_a_long_run_says_which_steps_it_left_out(page, tmp_path):
+    """a loop's page numbers its steps as the run did, and one row says which are left out"""
+    from harness.debugger.encoding import MOST_STEPS
+
+    steps = tuple(Step(i / 1000, "consumer", "broker", f"ack tag={i}") for i in range(3000))
+    recording = Recording("a loop", "t/-@s0", steps, ((),) * 3000, observed="stuck")
+    page.goto(debugger.write_page(tmp_path / "loop.html", recording).as_uri())
+    assert page.text_content("#position") == "step 3000 of 3000"
+    left = 3000 - MOST_STEPS
+    first = MOST_STEPS // 2 + 1
+    gap = f"… {left:,} steps left out (steps {first}-{first + left - 1})"
+    assert page.text_content("text.gap") == gap
+    page.keyboard.press("Home")
+    assert page.text_content("#position") == "step 1 of 3000"
