@@ -22,6 +22,11 @@ found and the token that replays exactly that case.
 Both exhaustive explorations shrink a failure by dropping trace steps while
 the same promise still breaks under some schedule of as many crashes at most.
 
+Each exploration is remembered as an :class:`Exploration` (``explorer.explored``), so
+that one of its cases can be run again by its token after the test has failed:
+:func:`replay_case` runs it (as ``--replay`` does, without raising), and the
+debugger page watches that one run step by step (:mod:`harness.debugger`).
+
 A replay token reads ``TRACE[~DROPPED]/CRASHES@sSEED``: ``queue-three-orders~1/4a@s0``
 is the trace ``queue-three-orders`` without its step 1, crashing after call 4,
 seed 0; ``queue-one-order/1b.2a@s0`` crashes before call 1, then after call 2

@@ -80,35 +80,35 @@ def record(
     the test must have run (the explorer remembers the last exploration it was asked
     for). ``title``, ``replay`` (the whole command line) and ``hint`` go on top of the page.
     Learner code that raises during the replay ends the recording at that step, and
-    ``observed`` says what was raised. From the pytest plugin, on a broken promise::
+    ``observed`` says what was raised; a token that does not fit the test raises
+    :class:`~harness.explore.ReplayError`. From the pytest plugin, on a broken promise::
 
         recording = record(item.funcargs["kit"], error.token, title=title,
                            replay=replay_line, hint=hint_text)
         write_page(path, recording)
     """
     from harness.errors import LearnerError, NotDone
-    from harness.explore import replay_case
+    from harness.explore import case_of, replay_case
 
     exploration = _exploration_of(context)
+    case = case_of(exploration, token)  # a token that does not fit fails here, before any run
     recorder = Recorder()
-    broken = None
+    outcome, broken = None, None
     with observing(recorder):
         try:
             case, outcome, broken = replay_case(exploration, token)
         except (LearnerError, NotDone) as error:
-            case, outcome = None, None
-            original = getattr(error, "original", error)
+            original = getattr(error, "original", None) or error.__cause__ or error
             raised = f"your code raised {type(original).__name__}: {original}"
     steps, states = recorder.finish()
-    facts, marks, promise = "", {}, ""
-    if case is not None:
-        facts = " · ".join(
-            [
-                case.trace.name if case.trace.name.startswith("gen:") else case.trace.title,
-                case.schedule.describe(),
-                f"seed {case.schedule.seed}",
-            ]
-        )
+    marks, promise = {}, ""
+    facts = " · ".join(
+        [
+            case.trace.name if case.trace.name.startswith("gen:") else case.trace.title,
+            case.schedule.describe(),
+            f"seed {case.schedule.seed}",
+        ]
+    )
     if outcome is None:
         observed = raised
     elif broken is None:

@@ -219,3 +219,26 @@ def test_a_log_consumer_s_positions_are_forgotten_at_its_crash(tmp_path):
     committed = rows_of(panel(recording.states[crash], "topic payments"))[0]["committed (payments)"]
     after = next(p for p in positions[crash:] if p.rows)
     assert after.rows[0][2] == committed, "a new incarnation starts at the committed offset"
+
+
+def test_a_stub_still_to_fill_ends_the_recording_and_says_its_todo():
+    class Stub:
+        def __init__(self, channel, payments):
+            pass
+
+        def on_message(self, delivery):
+            raise NotImplementedError("TODO(ch03.1): charge, then settle the delivery")
+
+    recording = debugger.record(Exploration(payments_queue, Stub, (), (), {}), "gen:0/-@s0")
+    assert recording.observed == (
+        "your code raised NotImplementedError: TODO(ch03.1): charge, then settle the delivery"
+    )
+    assert recording.facts == "gen:0 · no crash · seed 0"
+
+
+def test_a_token_that_does_not_fit_is_refused_before_any_run(failure):
+    from harness.explore import ReplayError
+
+    kit, _error = failure
+    with pytest.raises(ReplayError, match="this test does not run the trace 'nope'"):
+        debugger.record(kit, "nope/1a@s0")
