@@ -26,6 +26,13 @@ def copy_kit(where: Path) -> None:
     shutil.copytree(KIT, where, ignore=lambda _dir, names: [n for n in names if n in SKIP])
 
 
+def solve(student: Path) -> None:
+    """Put every reference solution module in place of its stub in the copy ``student``."""
+    for chapter in (KIT / "solutions").glob("ch*"):
+        for module in chapter.glob("*.py"):
+            shutil.copy(module, student / "exercises" / chapter.name / module.name)
+
+
 def make_submissions(root: Path, count: int) -> None:
     mutants = sorted(p.parent for p in (KIT / "tests" / "mutants").glob("ch*/*/mutant.toml"))
     for index in range(count):
@@ -34,9 +41,7 @@ def make_submissions(root: Path, count: int) -> None:
         kind = index % 3
         if kind == 0:
             continue  # untouched stubs
-        for chapter in (KIT / "solutions").glob("ch*"):
-            for module in chapter.glob("*.py"):
-                shutil.copy(module, student / "exercises" / chapter.name / module.name)
+        solve(student)
         if kind == 2 and mutants:
             mutant = mutants[index % len(mutants)]
             for module in mutant.glob("ch*/*.py"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import deque
 from pathlib import Path
 
 from harness import traces
@@ -34,6 +35,49 @@ def deliveries_per_second(count: int) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     assert not outcome.lost and not outcome.duplicated and not outcome.unsettled
     assert len(outcome.effects) == count
+    return count / elapsed, elapsed
+
+
+class _Channel:
+    """The least a broker must do for one delivery: remember the tag until its ack."""
+
+    def __init__(self) -> None:
+        self.unacked: dict[int, int] = {}
+
+    def ack(self, tag: int) -> None:
+        del self.unacked[tag]
+
+
+class _Consumer:
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+
+    def on_message(self, tag: int, message: int) -> None:
+        self.channel.ack(tag)
+
+
+def plain_python_limit(count: int) -> tuple[float, float]:
+    """Deliveries per second (and seconds) of the least per-delivery work in plain Python.
+
+    Pop a message from a deque, tag it, call the consumer's handler, which acks the
+    tag: no clock, no crash gate, no timeline. The simulator's rate over this one,
+    measured in the same run, is the share of the limit it reaches.
+
+    >>> plain_python_limit(10)[0] > 0
+    True
+    """
+    queue = deque(range(count))
+    channel = _Channel()
+    consumer = _Consumer(channel)
+    tag = 0
+    started = time.perf_counter()
+    while queue:
+        message = queue.popleft()
+        tag += 1
+        channel.unacked[tag] = message
+        consumer.on_message(tag, message)
+    elapsed = time.perf_counter() - started
+    assert not channel.unacked and tag == count
     return count / elapsed, elapsed
 
 
