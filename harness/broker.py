@@ -1,7 +1,7 @@
 """The queue broker: RabbitMQ's delivery semantics, in the world's time.
 
-What it keeps (each observed on RabbitMQ 3.10, see the chapters' "in the real
-world" sections):
+What it keeps (each checked against RabbitMQ 3.10 by tests/conformance; docs/broker.md
+says what it models and where it departs on purpose):
 
 - delivery tags are per channel, start at 1 and increase; a redelivery gets a
   new tag;
@@ -9,24 +9,29 @@ world" sections):
   settled tag closes the channel with 406 PRECONDITION_FAILED
   (:class:`PreconditionFailed`), and the channel's unacked deliveries go back
   to the queue;
-- ``requeue=True`` puts the message back at its original position, so it is
-  delivered again next, with ``redelivered=True``; ``requeue=False``
-  dead-letters it (reason ``rejected``) when the queue has a dead-letter queue,
-  and discards it otherwise;
+- ``requeue=True`` puts the message back, ``redelivered=True``: in a classic
+  queue at its original position (so it is delivered again next), in a quorum
+  queue at the back; ``requeue=False`` dead-letters it (reason ``rejected``)
+  when the queue has a dead-letter exchange, and drops it otherwise;
 - when a channel closes (its consumer crashed), every unacked delivery on it
-  is requeued at its original position, ``redelivered=True``;
-- ``prefetch`` bounds the unacked deliveries of a consumer (0 = unlimited);
+  is requeued, ``redelivered=True``: at its original position (classic) or at
+  the head (quorum);
+- ``prefetch`` bounds the unacked deliveries of each consumer (0 = unlimited);
   several consumers on one queue are served round-robin among those with room;
-- an optional ``delivery_limit`` dead-letters a message delivered more than
-  that many times (reason ``delivery_limit``), as quorum queues do.
+- queue arguments (:mod:`harness.broker_arguments`): the queue type, a
+  dead-letter exchange and routing key, message TTL (per queue, and per
+  message with ``Message.expiration``), ``x-max-length`` with ``drop-head`` or
+  ``reject-publish``, and a quorum queue's ``x-delivery-limit``, past which a
+  message is dead-lettered at once (reason ``delivery_limit``);
+- a dead-lettered message carries ``x-death`` and ``x-first-death-*``
+  headers (:mod:`harness.broker_deaths`);
+- a publish returns its confirm: ``True`` (ack) or ``False`` (nack, a full
+  ``reject-publish`` queue).
 
-Where it simplifies: a requeued message always goes back to its original
-place, as in a classic queue (a quorum queue in 3.10 puts a nacked message at
-the back, and a closed channel's at the head); prefetch is counted per channel
-(RabbitMQ counts it per consumer; they differ only with several consumers on
-one channel); there are no exchanges (a publish names its queue, as
-RabbitMQ's default exchange does), a publish to an unknown queue is an error
-instead of a silent drop, and the consumer-ack timeout is not modelled.
+How it behaves where the kit and RabbitMQ differ (a publish to a missing
+queue, how soon a ready message is handed out) is its
+:class:`~harness.broker_settings.BrokerSettings`; the chapters use
+:data:`~harness.broker_settings.KIT`.
 
 >>> from harness.clock import VirtualClock
 >>> from harness.scheduler import Scheduler
@@ -34,6 +39,7 @@ instead of a silent drop, and the consumer-ack timeout is not modelled.
 >>> broker = Broker(Scheduler(VirtualClock(), seed=0), Timeline())
 >>> broker.declare_queue("payments")
 >>> broker.publish("payments", Message("m1", {"order": "o-1"}))
+True
 >>> got = []
 >>> channel = broker.open_channel("consumer", prefetch=1)
 >>> broker.consume(channel, "payments", got.append)
@@ -46,17 +52,33 @@ instead of a silent drop, and the consumer-ack timeout is not modelled.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from harness.broker_arguments import QueueSpec, read_arguments
+from harness.broker_deaths import is_cycle, with_death
+from harness.broker_queues import ChannelState, Consumer, Entry, Queue
+from harness.broker_settings import KIT, BrokerSettings
 from harness.scheduler import Scheduler
 from harness.timeline import Timeline
 
 if TYPE_CHECKING:
     from harness.debugger.panel import Panel
+
+__all__ = [
+    "DELIVERY_LATENCY",
+    "Broker",
+    "BrokerError",
+    "BrokerUnavailable",
+    "ChannelClosed",
+    "ChannelState",
+    "Delivery",
+    "Message",
+    "PreconditionFailed",
+    "UnknownQueue",
+]
 
 DELIVERY_LATENCY = 0.001
 """Virtual seconds between the broker handing out a message and the consumer getting it."""
@@ -83,12 +105,17 @@ class BrokerUnavailable(BrokerError):
 
 
 class Message(NamedTuple):
-    """A message as the broker stores it. ``summary`` is how the timeline names it."""
+    """A message as the broker stores it. ``summary`` is how the timeline names it.
+
+    ``expiration`` is the message's own TTL in milliseconds (AMQP's
+    ``expiration`` property), or None.
+    """
 
     message_id: str
     body: Mapping[str, Any]
     headers: Mapping[str, Any] = MappingProxyType({})
     summary: str = ""
+    expiration: int | None = None
 
 
 class Delivery(NamedTuple):
@@ -106,97 +133,65 @@ class Delivery(NamedTuple):
     queue: str
 
 
-class _Entry:
-    """A message sitting in a queue, with its place and its delivery count."""
-
-    __slots__ = ("message", "position", "redelivered", "deliveries")
-
-    def __init__(self, message: Message, position: int) -> None:
-        self.message = message
-        self.position = position
-        self.redelivered = False
-        self.deliveries = 0
-
-
-class _Consumer:
-    __slots__ = ("channel", "callback")
-
-    def __init__(self, channel: ChannelState, callback: Callable[[Delivery], None]) -> None:
-        self.channel = channel
-        self.callback = callback
-
-
-class _Queue:
-    __slots__ = (
-        "name",
-        "ready",
-        "consumers",
-        "turn",
-        "dead_letter",
-        "delivery_limit",
-        "dispatch_pending",
-        "dispatch",
-    )
-
-    def __init__(self, name: str, dead_letter: str | None, delivery_limit: int | None) -> None:
-        self.name = name
-        self.ready: deque[_Entry] = deque()
-        self.consumers: list[_Consumer] = []
-        self.turn = 0
-        self.dead_letter = dead_letter
-        self.delivery_limit = delivery_limit
-        self.dispatch_pending = False
-        self.dispatch: Callable[[], None] = lambda: None  # set by the broker
-
-    def put_back(self, entry: _Entry) -> None:
-        """Return an entry to its original position among the ready ones."""
-        ready = self.ready
-        for index, other in enumerate(ready):
-            if other.position > entry.position:
-                ready.insert(index, entry)
-                return
-        ready.append(entry)
-
-
-class ChannelState:
-    """The broker's side of one channel: its tags and its unacked deliveries."""
-
-    __slots__ = ("owner", "prefetch", "next_tag", "unacked", "open", "consumers")
-
-    def __init__(self, owner: str, prefetch: int) -> None:
-        self.owner = owner
-        self.prefetch = prefetch
-        self.next_tag = 1
-        self.unacked: dict[int, tuple[_Queue, _Entry]] = {}
-        self.open = True
-        self.consumers: list[tuple[_Queue, _Consumer]] = []
-
-    def has_room(self) -> bool:
-        return self.open and (self.prefetch == 0 or len(self.unacked) < self.prefetch)
-
-
 class Broker:
     """Queues, channels and deliveries, scheduled on the world's clock."""
 
-    def __init__(self, scheduler: Scheduler, timeline: Timeline) -> None:
+    def __init__(
+        self, scheduler: Scheduler, timeline: Timeline, *, settings: BrokerSettings = KIT
+    ) -> None:
+        if not isinstance(settings, BrokerSettings):
+            raise TypeError(
+                "settings must be a harness.broker_settings.BrokerSettings (KIT, RABBITMQ_3, "
+                f"RABBITMQ_4), got {settings!r}"
+            )
         self.scheduler = scheduler
         self.timeline = timeline
+        self.settings = settings
         self.available = True
-        self._queues: dict[str, _Queue] = {}
+        self._queues: dict[str, Queue] = {}
         self._positions = itertools.count()
 
     # -- topology -----------------------------------------------------------------------------
 
     def declare_queue(
-        self, name: str, *, dead_letter: str | None = None, delivery_limit: int | None = None
+        self,
+        name: str,
+        *,
+        dead_letter: str | None = None,
+        delivery_limit: int | None = None,
+        arguments: Mapping[str, Any] | None = None,
     ) -> None:
-        """Declare a queue; declaring an existing one again changes nothing."""
-        if delivery_limit is not None and delivery_limit < 0:
-            raise ValueError(f"delivery_limit must be >= 0 or None, got {delivery_limit}")
+        """Declare a queue; declaring an existing one again changes nothing.
+
+        ``arguments`` are RabbitMQ's queue arguments (``{"x-queue-type": "quorum",
+        "x-delivery-limit": 3, "x-dead-letter-exchange": "", ...}``, see
+        :mod:`harness.broker_arguments`). ``dead_letter="dlq"`` is shorthand for a
+        dead-letter exchange ``""`` routing to the queue ``dlq``.
+        """
+        spec = read_arguments(
+            name,
+            arguments,
+            dead_letter=dead_letter,
+            delivery_limit=delivery_limit,
+            quorum_delivery_limit=self.settings.quorum_delivery_limit,
+        )
         if name not in self._queues:
-            queue = _Queue(name, dead_letter, delivery_limit)
+            queue = Queue(name, spec)
             queue.dispatch = partial(self._dispatch, queue)
             self._queues[name] = queue
+
+    def delete_queue(self, name: str) -> None:
+        """Delete a queue and its ready messages; its consumers stop getting deliveries."""
+        q = self._queues.pop(name, None)
+        if q is not None:
+            for consumer in q.consumers:
+                consumer.active = False
+            q.consumers.clear()
+            q.ready.clear()
+
+    def spec(self, queue: str) -> QueueSpec:
+        """What ``queue`` was declared with."""
+        return self._queue(queue).spec
 
     def ready(self, queue: str) -> list[Message]:
         """The messages waiting in ``queue``, in delivery order."""
@@ -215,7 +210,7 @@ class Broker:
                         found.append(entry.message)
         return found
 
-    def _queue(self, name: str) -> _Queue:
+    def _queue(self, name: str) -> Queue:
         try:
             return self._queues[name]
         except KeyError:
@@ -224,18 +219,57 @@ class Broker:
 
     # -- publishing ---------------------------------------------------------------------------
 
-    def publish(self, queue: str, message: Message) -> None:
-        """Store ``message`` at the back of ``queue`` (confirmed once this returns)."""
+    def publish(self, queue: str, message: Message) -> bool:
+        """Route ``message`` to ``queue`` through the default exchange; return its confirm.
+
+        ``True`` (confirmed) once the queue took it, or once it was dropped for
+        want of such a queue when the settings say ``unroutable="drop"``;
+        ``False`` (a negative confirm) when the queue is full and rejects
+        publishes (``x-overflow: reject-publish``).
+        """
         if not self.available:
             raise BrokerUnavailable("the broker is down; the message was not taken")
-        q = self._queue(queue)
-        q.ready.append(_Entry(message, next(self._positions)))
+        q = self._queues.get(queue)
+        if q is None:
+            if self.settings.unroutable == "raise":
+                self._queue(queue)
+            self._note(f"drop {message.message_id}: no queue named {queue} (unroutable)")
+            return True
+        taken = self._enqueue(q, Entry(message, next(self._positions), queue))
         self._kick(q)
+        return taken
+
+    def _enqueue(self, q: Queue, entry: Entry) -> bool:
+        """Add a new message at the back of ``q``, as its TTL and length limit say."""
+        spec = q.spec
+        limit = spec.max_length
+        message = entry.message
+        # A quorum queue refuses only once it is over its limit: it takes one message more.
+        full = limit is not None and len(q.ready) >= limit + (1 if spec.quorum else 0)
+        if full and spec.overflow == "reject-publish":
+            self._note(f"refuse {message.message_id}: {q.name} is full (x-max-length {limit})")
+            return False
+        ttl = spec.message_ttl
+        if message.expiration is not None:
+            own = message.expiration / 1000
+            ttl = own if ttl is None else min(ttl, own)
+        if ttl is not None:
+            entry.expires_at = self.scheduler.clock.now + ttl
+            self.scheduler.at(entry.expires_at, partial(self._expire, q))
+        q.append(entry)
+        if limit is not None and spec.overflow == "drop-head":
+            while len(q.ready) > limit:
+                self._dead_letter(q, q.pop_head(), "maxlen")
+        return True
 
     # -- channels and consumers ---------------------------------------------------------------
 
     def open_channel(self, owner: str, *, prefetch: int = 0) -> ChannelState:
-        """Open a channel for ``owner``; its delivery tags start at 1."""
+        """Open a channel for ``owner``; its delivery tags start at 1.
+
+        ``prefetch`` (``basic.qos``) bounds the unacked deliveries of each consumer
+        started on it (0 = unlimited).
+        """
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0 (0 = unlimited), got {prefetch}")
         return ChannelState(owner, prefetch)
@@ -246,7 +280,7 @@ class Broker:
         """Deliver messages of ``queue`` to ``callback`` through ``channel``."""
         self._check_open(channel)
         q = self._queue(queue)
-        consumer = _Consumer(channel, callback)
+        consumer = Consumer(channel, callback)
         q.consumers.append(consumer)
         channel.consumers.append((q, consumer))
         self._kick(q)
@@ -257,21 +291,21 @@ class Broker:
             return
         channel.open = False
         for q, consumer in channel.consumers:
-            q.consumers.remove(consumer)
+            consumer.active = False
+            if consumer in q.consumers:
+                q.consumers.remove(consumer)
+        tags = sorted(channel.unacked)
+        if tags:
+            listed = ", ".join(str(tag) for tag in tags)
+            self._note(f"requeue tag {listed} ({reason})")
         touched = set()
-        for tag in sorted(channel.unacked):
-            q, entry = channel.unacked[tag]
-            entry.redelivered = True
-            q.put_back(entry)
+        for tag in tags:
+            q, entry = channel.take(tag)
+            self._return(q, entry, nacked=False)
             touched.add(q.name)
-        if channel.unacked:
-            tags = ", ".join(str(tag) for tag in sorted(channel.unacked))
-            self.timeline.record(
-                self.scheduler.clock.now, "broker", "broker", f"requeue tag {tags} ({reason})"
-            )
-        channel.unacked.clear()
         for name in sorted(touched):
-            self._kick(self._queues[name])
+            if name in self._queues:
+                self._kick(self._queues[name])
 
     # -- settling -----------------------------------------------------------------------------
 
@@ -282,14 +316,9 @@ class Broker:
     def nack(
         self, channel: ChannelState, tag: int, *, multiple: bool = False, requeue: bool = True
     ) -> None:
-        if not requeue:
-            for q, _entry in channel.unacked.values():
-                if q.dead_letter is not None:
-                    self._queue(q.dead_letter)  # an undeclared dead-letter queue fails first
         for q, entry in self._settle(channel, tag, multiple):
             if requeue:
-                entry.redelivered = True
-                q.put_back(entry)
+                self._return(q, entry, nacked=True)
             else:
                 self._dead_letter(q, entry, "rejected")
             self._kick(q)
@@ -297,12 +326,10 @@ class Broker:
     def reject(self, channel: ChannelState, tag: int, *, requeue: bool = True) -> None:
         self.nack(channel, tag, multiple=False, requeue=requeue)
 
-    def _settle(
-        self, channel: ChannelState, tag: int, multiple: bool
-    ) -> list[tuple[_Queue, _Entry]]:
+    def _settle(self, channel: ChannelState, tag: int, multiple: bool) -> list[tuple[Queue, Entry]]:
         self._check_open(channel)
         if multiple and tag == 0 and not isinstance(tag, bool):
-            return [channel.unacked.pop(t) for t in sorted(channel.unacked)]  # 0: all outstanding
+            return [channel.take(t) for t in sorted(channel.unacked)]  # 0: all outstanding
         if isinstance(tag, bool) or not isinstance(tag, int) or tag not in channel.unacked:
             self.close_channel(channel, reason="channel closed by 406")
             raise PreconditionFailed(
@@ -311,45 +338,149 @@ class Broker:
                 "The broker closed the channel."
             )
         if not multiple:
-            return [channel.unacked.pop(tag)]
+            return [channel.take(tag)]
         tags = sorted(t for t in channel.unacked if t <= tag)
-        return [channel.unacked.pop(t) for t in tags]
+        return [channel.take(t) for t in tags]
 
     def _check_open(self, channel: ChannelState) -> None:
         if not channel.open:
             raise ChannelClosed("this channel is closed; nothing can be done on it any more")
 
-    def _dead_letter(self, q: _Queue, entry: _Entry, reason: str) -> None:
-        now = self.scheduler.clock.now
+    def _return(self, q: Queue, entry: Entry, *, nacked: bool) -> None:
+        """Requeue a delivered entry, or dead-letter it once past the queue's delivery limit."""
+        if q.name not in self._queues:
+            return  # its queue was deleted
+        entry.returns += 1
+        limit = q.spec.delivery_limit
+        if limit is not None and entry.returns > limit:
+            self._dead_letter(q, entry, "delivery_limit")
+            return
+        q.requeue(entry, nacked=nacked, fresh=next(self._positions))
+        if entry.expires_at is not None:
+            self.scheduler.at(entry.expires_at, partial(self._expire, q))
+
+    # -- dead letters and expiry --------------------------------------------------------------
+
+    def _dead_letter(self, q: Queue, entry: Entry, reason: str) -> None:
         message = entry.message
-        if q.dead_letter is None:
-            self.timeline.record(
-                now, "broker", "broker", f"discard {message.message_id} ({reason})"
+        spec = q.spec
+        if spec.dead_letter_exchange is None:
+            self._note(f"discard {message.message_id} ({reason})")
+            return
+        target = spec.dead_letter_routing_key or entry.routing_key
+        expiration = None if message.expiration is None else str(message.expiration)
+        headers = with_death(
+            message.headers,
+            queue=q.name,
+            reason=reason,
+            exchange="",
+            routing_keys=(entry.routing_key,),
+            now=self.scheduler.clock.now,
+            original_expiration=expiration,
+        )
+        if is_cycle(headers, target):
+            self._note(f"drop {message.message_id}: it would cycle back to {target} ({reason})")
+            return
+        dlq = self._queues.get(target)
+        if dlq is None:
+            self._note(
+                f"drop {message.message_id}: dead-letter target {target} does not exist ({reason})"
             )
             return
-        deaths = [dict(death) for death in message.headers.get("x-death", ())]
-        # One entry per (queue, reason), most recent first; its count says how often.
-        earlier = next(
-            (d for d in deaths if d.get("queue") == q.name and d.get("reason") == reason), None
-        )
-        if earlier is not None:
-            deaths.remove(earlier)
-        count = earlier["count"] + 1 if earlier is not None else 1
-        deaths.insert(0, {"queue": q.name, "reason": reason, "count": count, "time": now})
-        headers = dict(message.headers)
-        headers["x-death"] = deaths
-        headers.setdefault("x-first-death-reason", reason)
-        headers.setdefault("x-first-death-queue", q.name)
         dead = Message(message.message_id, message.body, MappingProxyType(headers), message.summary)
-        self.timeline.record(
-            now,
-            "broker",
-            "broker",
-            f"dead-letter {message.message_id} to {q.dead_letter} ({reason})",
-        )
-        dlq = self._queue(q.dead_letter)
-        dlq.ready.append(_Entry(dead, next(self._positions)))
+        self._note(f"dead-letter {message.message_id} to {target} ({reason})")
+        self._enqueue(dlq, Entry(dead, next(self._positions), target))
         self._kick(dlq)
+
+    def _expire(self, q: Queue) -> None:
+        if self._expire_heads(q, strict=False):
+            self._kick(q)
+
+    def _expire_heads(self, q: Queue, *, strict: bool) -> bool:
+        """Dead-letter the expired messages at the head of ``q`` (as RabbitMQ, head first)."""
+        now = self.scheduler.clock.now
+        ready = q.ready
+        expired = False
+        while ready:
+            due = ready[0].expires_at
+            if due is None or due > now or (strict and due == now):
+                break
+            self._dead_letter(q, q.pop_head(), "expired")
+            expired = True
+        return expired
+
+    # -- dispatching --------------------------------------------------------------------------
+
+    def _kick(self, q: Queue) -> None:
+        if self.settings.eager:
+            self._assign(q)
+            return
+        if q.dispatch_pending or not q.ready or not q.consumers:
+            return
+        q.dispatch_pending = True
+        self.scheduler.after(DELIVERY_LATENCY, q.dispatch)
+
+    def _dispatch(self, q: Queue) -> None:
+        """One message to one consumer, one delivery latency after a kick (the kit's way)."""
+        q.dispatch_pending = False
+        self._expire_heads(q, strict=True)
+        if not q.ready or not q.consumers:
+            return
+        consumer = q.pick()
+        if consumer is None:
+            return  # every consumer is at its prefetch limit; an ack will kick again
+        delivery = self._deliver(q, consumer)
+        self._hand_over(consumer, delivery)
+        self._kick(q)
+
+    def _assign(self, q: Queue) -> None:
+        """Hand every ready message a consumer has room for, now (RabbitMQ's way)."""
+        if q.dispatch_pending:
+            return
+        q.dispatch_pending = True
+        try:
+            while True:
+                self._expire_heads(q, strict=True)
+                if not q.ready or not q.consumers:
+                    return
+                consumer = q.pick()
+                if consumer is None:
+                    return
+                delivery = self._deliver(q, consumer)
+                self.scheduler.after(
+                    DELIVERY_LATENCY, partial(self._hand_over, consumer, delivery, True)
+                )
+        finally:
+            q.dispatch_pending = False
+
+    def _deliver(self, q: Queue, consumer: Consumer) -> Delivery:
+        entry = q.pop_head()
+        entry.deliveries += 1
+        channel = consumer.channel
+        tag = channel.next_tag
+        channel.next_tag = tag + 1
+        channel.unacked[tag] = (q, entry)
+        channel.holders[tag] = consumer
+        consumer.holding += 1
+        message = entry.message
+        headers = message.headers
+        if q.spec.quorum and entry.returns:
+            headers = MappingProxyType({**headers, "x-delivery-count": entry.returns})
+        return Delivery(tag, message.message_id, message.body, entry.redelivered, headers, q.name)
+
+    def _hand_over(self, consumer: Consumer, delivery: Delivery, later: bool = False) -> None:
+        channel = consumer.channel
+        if later and (not consumer.active or delivery.tag not in channel.unacked):
+            return  # the channel closed (or the delivery was settled) while it was on its way
+        q, entry = channel.unacked[delivery.tag]
+        what = f"deliver {delivery.message_id}{entry.message.summary} tag={delivery.tag}"
+        if delivery.redelivered:
+            what += " redelivered"
+        self.timeline.record(self.scheduler.clock.now, "broker", channel.owner, what)
+        consumer.callback(delivery)
+
+    def _note(self, what: str) -> None:
+        self.timeline.record(self.scheduler.clock.now, "broker", "broker", what)
 
     # -- the debugger's view ------------------------------------------------------------------
 
@@ -357,87 +488,78 @@ class Broker:
         """Every queue's messages as one panel each: ready ones in delivery order, then the
         unacked ones by channel and tag, with their redelivered flags and delivery counts.
 
-        A dead-letter queue's panel names the queue it serves and why each message came.
+        A dead-letter queue's panel names the queue it serves and why each message came
+        (and how often, when it came more than once); a queue with a TTL shows when each
+        message expires; a queue declared with arguments says what they are.
         It only reads (the debugger calls it after each step of an observed run).
         """
         from harness.debugger.panel import Panel
 
-        served = {q.dead_letter: q.name for q in self._queues.values() if q.dead_letter}
+        served: dict[str, str] = {}
+        for q in self._queues.values():
+            if q.dead_letter and q.dead_letter not in served:
+                served[q.dead_letter] = q.name
         panels = []
         for q in self._queues.values():
             dead = q.name in served
-            rows = [_row(entry, "ready", None, dead) for entry in q.ready]
+            timed = q.spec.message_ttl is not None or any(
+                entry.expires_at is not None for entry in q.ready
+            )
+            rows = [_row(entry, "ready", None, dead, timed) for entry in q.ready]
             channels = {id(c.channel): c.channel for c in q.consumers}
             for channel in channels.values():
                 for tag in sorted(channel.unacked):
                     owner, entry = channel.unacked[tag]
                     if owner is q:
-                        rows.append(_row(entry, f"unacked by {channel.owner}", tag, dead))
-            columns = ("message", "state", "tag", "redelivered", "deliveries")
+                        state = f"unacked by {channel.owner}"
+                        rows.append(_row(entry, state, tag, dead, timed))
+            columns: tuple[str, ...] = ("message", "state", "tag", "redelivered", "deliveries")
             title = f"queue {q.name}"
             if dead:
                 columns += ("dead-lettered because",)
                 title += f" (dead letters of {served[q.name]})"
+            if timed:
+                columns += ("expires at",)
             ready = len(q.ready)
             note = f"{ready} ready, {len(rows) - ready} unacked" if rows else "empty"
             consumers = ", ".join(
-                f"{c.channel.owner} (prefetch {c.channel.prefetch or 'unlimited'})"
-                for c in q.consumers
+                f"{c.channel.owner} (prefetch {c.prefetch or 'unlimited'})" for c in q.consumers
             )
             note += f"; consumers: {consumers}" if consumers else "; no consumer"
+            described = _describe(q.spec)
+            if described:
+                note += f"; {described}"
             panels.append(Panel(title, columns, rows, note))
         return panels
 
-    # -- dispatching --------------------------------------------------------------------------
 
-    def _kick(self, q: _Queue) -> None:
-        if q.dispatch_pending or not q.ready or not q.consumers:
-            return
-        q.dispatch_pending = True
-        self.scheduler.after(DELIVERY_LATENCY, q.dispatch)
-
-    def _dispatch(self, q: _Queue) -> None:
-        q.dispatch_pending = False
-        consumers = q.consumers
-        if not q.ready or not consumers:
-            return
-        count = len(consumers)
-        if count == 1 and consumers[0].channel.has_room():
-            consumer = consumers[0]
-        else:
-            for offset in range(count):
-                consumer = consumers[(q.turn + offset) % count]
-                if consumer.channel.has_room():
-                    q.turn = (q.turn + offset + 1) % count
-                    break
-            else:
-                return  # every consumer is at its prefetch limit; an ack will kick again
-        entry = q.ready.popleft()
-        entry.deliveries += 1
-        if q.delivery_limit is not None and entry.deliveries > q.delivery_limit + 1:
-            self._dead_letter(q, entry, "delivery_limit")
-            self._kick(q)
-            return
-        channel = consumer.channel
-        tag = channel.next_tag
-        channel.next_tag = tag + 1
-        channel.unacked[tag] = (q, entry)
-        message = entry.message
-        delivery = Delivery(
-            tag, message.message_id, message.body, entry.redelivered, message.headers, q.name
-        )
-        what = f"deliver {message.message_id}{message.summary} tag={tag}"
-        if entry.redelivered:
-            what += " redelivered"
-        self.timeline.record(self.scheduler.clock.now, "broker", channel.owner, what)
-        consumer.callback(delivery)
-        self._kick(q)
+def _describe(spec: QueueSpec) -> str:
+    parts = []
+    if spec.quorum:
+        parts.append("quorum queue")
+    if spec.delivery_limit is not None:
+        parts.append(f"delivery limit {spec.delivery_limit}")
+    if spec.message_ttl is not None:
+        parts.append(f"message TTL {spec.message_ttl * 1000:g} ms")
+    if spec.max_length is not None:
+        parts.append(f"at most {spec.max_length} ready ({spec.overflow})")
+    return ", ".join(parts)
 
 
-def _row(entry: _Entry, state: str, tag: int | None, dead: bool) -> tuple[Any, ...]:
+def _row(entry: Entry, state: str, tag: int | None, dead: bool, timed: bool) -> tuple[Any, ...]:
     message = entry.message
-    row = (message.message_id + message.summary, state, tag, entry.redelivered, entry.deliveries)
-    if not dead:
-        return row
-    deaths = message.headers.get("x-death") or ({},)
-    return (*row, deaths[0].get("reason"))
+    row: tuple[Any, ...] = (
+        message.message_id + message.summary,
+        state,
+        tag,
+        entry.redelivered,
+        entry.deliveries,
+    )
+    if dead:
+        deaths = message.headers.get("x-death") or ({},)
+        reason = deaths[0].get("reason")
+        count = deaths[0].get("count", 1)
+        row += (reason if count == 1 else f"{reason} ({count} times)",)
+    if timed:
+        row += (entry.expires_at,)
+    return row
