@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.broker import Broker, ChannelState, Message
 from harness.faults import Gate
+from harness.ports.publisher import PublishRefused
 from harness.timeline import Timeline
 
 
@@ -73,15 +74,27 @@ class Channel:
         *,
         message_id: str,
         headers: Mapping[str, Any] | None = None,
+        expiration: int | None = None,
     ) -> None:
-        """Publish a message to ``queue``; it is confirmed (the broker has it) once this returns."""
+        """Publish a message to ``queue``; it is confirmed (the broker has it) once this returns.
+
+        ``expiration`` is the message's own TTL in milliseconds (AMQP's ``expiration``).
+        A full queue that rejects publishes (``x-overflow: reject-publish``) nacks it:
+        :class:`harness.ports.publisher.PublishRefused`, and nothing was published.
+        """
         if not message_id:
             raise ValueError("publish needs a message_id: consumers deduplicate on it")
+        if expiration is not None and (
+            not isinstance(expiration, int) or isinstance(expiration, bool) or expiration < 0
+        ):
+            raise ValueError(f"expiration is in milliseconds, an int >= 0; got {expiration!r}")
         what = f"publish {message_id} to {queue}"
-        message = Message(message_id, dict(body), dict(headers or {}))
+        message = Message(message_id, dict(body), dict(headers or {}), expiration=expiration)
 
         def effect() -> None:
-            self._broker.publish(queue, message)
+            if not self._broker.publish(queue, message):
+                self._record(what + ": refused (nack)")
+                raise PublishRefused(f"{queue} is full and refused {message_id}; try again later")
             self._record(what)
 
         self._gate.call(what, effect)

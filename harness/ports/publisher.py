@@ -54,15 +54,20 @@ class Publisher:
         *,
         message_id: str,
         headers: Mapping[str, Any] | None = None,
+        expiration: int | None = None,
     ) -> None:
-        """Publish ``body`` to ``queue``; return once confirmed, raise PublishRefused if not."""
+        """Publish ``body`` to ``queue``; return once confirmed, raise PublishRefused if not.
+
+        ``expiration`` is the message's own TTL in milliseconds (AMQP's ``expiration``).
+        A full queue that rejects publishes (``x-overflow: reject-publish``) nacks it.
+        """
         if not message_id or not isinstance(message_id, str):
             raise ValueError("publish needs a message_id (a str): consumers deduplicate on it")
         if not isinstance(body, Mapping):
             raise TypeError(f"a message body is a mapping (a dict), got {type(body).__name__}")
         order = body.get("order_id")
         summary = f" ({order})" if order else ""
-        message = Message(message_id, dict(body), dict(headers or {}), summary)
+        message = Message(message_id, dict(body), dict(headers or {}), summary, expiration)
         actor = self._gate.actor
         what = f"publish {message_id}{summary} to {queue}"
 
@@ -70,7 +75,9 @@ class Publisher:
             if self._refuse(message_id):
                 self._timeline.record(self._now(), actor, "broker", what + ": refused (nack)")
                 raise PublishRefused(f"the broker refused {message_id}; it was not published")
-            self._broker.publish(queue, message)
+            if not self._broker.publish(queue, message):
+                self._timeline.record(self._now(), actor, "broker", what + ": refused (nack)")
+                raise PublishRefused(f"{queue} is full and refused {message_id}; try again later")
             self._timeline.record(self._now(), actor, "broker", what + ": confirmed")
             self._on_confirm(message, len(self._timeline) - 1)
 
