@@ -6,10 +6,11 @@ the queue's type, as in RabbitMQ 3.10:
 
 - classic queue: a message requeued by ``nack``/``reject`` or by its channel
   closing goes back to its original position (so it comes first again);
-- quorum queue: a message requeued by ``nack``/``reject`` goes to the back;
-  one returned by its channel closing goes to the head, after any returned
-  before it. Each return adds one to the message's delivery count, shown to
-  consumers as the ``x-delivery-count`` header.
+- quorum queue: a message requeued by ``nack``/``reject`` goes to the back,
+  unless the queue has a delivery limit; one returned by its channel closing
+  (or nacked on a queue with a delivery limit) goes to the head, after any
+  returned before it. Each return adds one to the message's delivery count,
+  shown to consumers as the ``x-delivery-count`` header.
 
 >>> from harness.broker_arguments import QueueSpec
 >>> queue = Queue("work", QueueSpec(quorum=True))
@@ -116,11 +117,14 @@ class Queue:
     def requeue(self, entry: Entry, *, nacked: bool, fresh: int) -> None:
         """Put a delivered entry back: ``nacked`` by its consumer, or its channel closed.
 
-        ``fresh`` is a new position at the back, which a quorum queue gives a nacked message.
+        ``fresh`` is a new position at the back, which a quorum queue without a delivery
+        limit gives a nacked message.
         """
         entry.redelivered = True
-        if self.spec.quorum:
-            entry.position = fresh if nacked else next(_returns)
+        spec = self.spec
+        if spec.quorum:
+            back = nacked and spec.delivery_limit is None
+            entry.position = fresh if back else next(_returns)
         self.put_back(entry)
 
     def pick(self) -> Consumer | None:

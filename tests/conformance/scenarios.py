@@ -365,7 +365,7 @@ def quorum(d: Driver, name: str = "q", **arguments: Any) -> None:
 
 @scenario((["a", "b", "c", "a*"], [{}, {}, {}, {"x-delivery-count": 1}]))
 def quorum_nack_requeues_at_the_back(d: Driver):
-    """Quorum queue: publish a,b,c; get a,b; nack a: c comes next, a* after it."""
+    """Quorum queue without a delivery limit: publish a,b,c; get a,b; nack a: c, then a*."""
     quorum(d)
     publish(d, "q", "a", "b", "c")
     c = consumer(d, "q", prefetch=2)
@@ -375,6 +375,19 @@ def quorum_nack_requeues_at_the_back(d: Driver):
     d.ack(c.channel, c.tag("b"))
     take(d, c, 4)
     return c.names, [g.headers for g in c.got]
+
+
+@scenario(["a", "b", "a*", "c"])
+def quorum_with_a_delivery_limit_nack_requeues_at_the_head(d: Driver):
+    """Quorum queue with x-delivery-limit: a nacked message is returned to the head instead."""
+    quorum(d, x_delivery_limit=5)
+    publish(d, "q", "a", "b", "c")
+    c = consumer(d, "q", prefetch=2)
+    take(d, c, 2)
+    d.nack(c.channel, c.tag("a"))
+    take(d, c, 3)
+    d.ack(c.channel, c.tag("b"))
+    return take(d, c, 4)
 
 
 @scenario((["a*", "b*", "c", "d"], [1, 1, None, None]))

@@ -632,3 +632,197 @@ BrokerAgainstAModel.TestCase.settings = settings(
     max_examples=50, stateful_step_count=30, deadline=None
 )
 TestBrokerAgainstAModel = BrokerAgainstAModel.TestCase
+
+
+# -- queue arguments, settings and the RabbitMQ behaviours of ch06-ch07 ----------------------------
+# (tests/conformance checks each behaviour against a real RabbitMQ; these check the API around it)
+
+
+def _rabbitmq(settings=None) -> Broker:
+    from harness.broker_settings import RABBITMQ_3
+
+    return Broker(Scheduler(VirtualClock(), seed=0), Timeline(), settings=settings or RABBITMQ_3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fix"),
+    [
+        ({"x-max-priority": 5}, "unknown argument 'x-max-priority'"),
+        ({"x-queue-type": "stream"}, "streams are modelled by the log"),
+        ({"x-message-ttl": "50"}, "x-message-ttl must be an int >= 0"),
+        ({"x-max-length": -1}, "x-max-length must be an int >= 0"),
+        ({"x-overflow": "reject-publish-dlx"}, "x-overflow must be one of"),
+        ({"x-delivery-limit": 3}, "add 'x-queue-type': 'quorum'"),
+        ({"x-dead-letter-routing-key": "dlq"}, "add 'x-dead-letter-exchange': ''"),
+        ({"x-dead-letter-exchange": "dlx"}, "models the default exchange only"),
+    ],
+)
+def test_a_bad_queue_argument_is_refused_naming_the_fix(arguments, fix):
+    """declare_queue refuses an argument it cannot honour, naming the queue and the fix."""
+    broker = make_broker()
+    with pytest.raises(ValueError, match="queue 'q': .*" + fix.replace("(", r"\(")):
+        broker.declare_queue("q", arguments=arguments)
+
+
+def test_bad_settings_are_refused():
+    """BrokerSettings refuses an unknown unroutable policy and a negative default limit."""
+    from harness.broker_settings import BrokerSettings
+
+    with pytest.raises(ValueError, match="unroutable"):
+        BrokerSettings(unroutable="bounce")
+    with pytest.raises(ValueError, match="quorum_delivery_limit"):
+        BrokerSettings(quorum_delivery_limit=-1)
+    with pytest.raises(TypeError, match="BrokerSettings"):
+        Broker(Scheduler(VirtualClock(), seed=0), Timeline(), settings="rabbitmq")
+
+
+def _nack_until_gone(broker: Broker, consumer: Consumer, most: int) -> None:
+    for _ in range(most):
+        run(broker)
+        if consumer.state.unacked:
+            broker.nack(consumer.state, consumer.got[-1].tag, requeue=True)
+
+
+def test_rabbitmq_4_gives_quorum_queues_a_delivery_limit_of_20():
+    """RABBITMQ_4: a quorum queue without x-delivery-limit dead-letters after 21 deliveries."""
+    from harness.broker_settings import RABBITMQ_4
+
+    broker = _rabbitmq(RABBITMQ_4)
+    broker.declare_queue("dlq")
+    broker.declare_queue(
+        "q",
+        arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": "", **_to("dlq")},
+    )
+    consumer = Consumer(broker, prefetch=1)
+    publish(broker, "a")
+    _nack_until_gone(broker, consumer, 30)
+    assert len(consumer.got) == 21
+    assert [d.headers.get("x-delivery-count") for d in consumer.got[:3]] == [None, 1, 2]
+    (dead,) = broker.ready("dlq")
+    assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
+
+
+def test_a_delivery_limit_of_minus_1_turns_the_limit_off():
+    """x-delivery-limit -1 (RabbitMQ 4.x's way to say none): redelivered as often as nacked."""
+    from harness.broker_settings import RABBITMQ_4
+
+    broker = _rabbitmq(RABBITMQ_4)
+    broker.declare_queue("q", arguments={"x-queue-type": "quorum", "x-delivery-limit": -1})
+    assert broker.spec("q").delivery_limit is None
+    consumer = Consumer(broker, prefetch=1)
+    publish(broker, "a")
+    _nack_until_gone(broker, consumer, 30)
+    assert len(consumer.got) == 30
+
+
+def _to(queue: str) -> dict:
+    return {"x-dead-letter-routing-key": queue}
+
+
+def test_a_missing_dead_letter_queue_drops_the_message_and_says_so():
+    """A dead-letter target that does not exist: the message is dropped, the timeline says why."""
+    broker = make_broker()
+    broker.declare_queue("q", dead_letter="nowhere")
+    consumer = Consumer(broker)
+    publish(broker, "a")
+    run(broker)
+    broker.nack(consumer.state, 1, requeue=False)
+    assert ready_ids(broker) == [] and unacked_ids(broker) == []
+    assert any(
+        "drop a: dead-letter target nowhere does not exist" in s.what for s in broker.timeline.steps
+    )
+
+
+def test_the_kit_raises_on_an_unroutable_publish_and_rabbitmq_drops_it():
+    """KIT: UnknownQueue names the declared queues; RABBITMQ_3: confirmed (True) and dropped."""
+    kit = make_broker("q")
+    with pytest.raises(UnknownQueue, match="declared: q"):
+        kit.publish("nope", Message("a", {}))
+    real = _rabbitmq()
+    real.declare_queue("q")
+    assert real.publish("nope", Message("a", {})) is True
+    assert ready_ids(real) == []
+
+
+def test_x_death_time_is_a_timestamp_of_the_virtual_clock():
+    """x-death's time is a UTC datetime, whole seconds after harness.clock.EPOCH."""
+    from datetime import timedelta
+
+    from harness.clock import EPOCH
+
+    broker = make_broker()
+    broker.declare_queue("dlq")
+    broker.declare_queue("q", dead_letter="dlq")
+    consumer = Consumer(broker)
+    publish(broker, "a")
+    broker.scheduler.clock.advance_to(75.4)
+    run(broker)
+    broker.nack(consumer.state, 1, requeue=False)
+    (death,) = broker.ready("dlq")[0].headers["x-death"]
+    assert death["time"] == EPOCH + timedelta(seconds=75)
+    assert (death["exchange"], death["routing-keys"]) == ("", ["q"])
+
+
+@pytest.mark.parametrize("port", ["channel", "publisher"])
+def test_a_refused_publish_raises_publish_refused_in_the_ports(port):
+    """A full reject-publish queue nacks: the ports raise PublishRefused, nothing is stored."""
+    from harness.faults import Gate
+    from harness.ports.channel import Channel
+    from harness.ports.publisher import Publisher, PublishRefused
+
+    broker = make_broker()
+    broker.declare_queue("q", arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+    gate = Gate("relay", (), lambda crash: None)
+    if port == "channel":
+        sender = Channel(broker, broker.open_channel("relay"), gate, broker.timeline)
+    else:
+        sender = Publisher(broker, gate, broker.timeline, lambda: broker.scheduler.clock.now)
+    sender.publish("q", {}, message_id="a")
+    with pytest.raises(PublishRefused, match="full"):
+        sender.publish("q", {}, message_id="b")
+    assert ready_ids(broker) == ["a"]
+    assert broker.timeline.steps[-1].what.endswith("refused (nack)")
+
+
+def test_a_message_s_own_ttl_reaches_the_broker_through_the_channel_port():
+    """Channel.publish(expiration=ms): the message expires after that many milliseconds."""
+    from harness.faults import Gate
+    from harness.ports.channel import Channel
+
+    broker = make_broker("dlq")
+    broker.declare_queue("q", dead_letter="dlq")
+    gate = Gate("relay", (), lambda crash: None)
+    channel = Channel(broker, broker.open_channel("relay"), gate, broker.timeline)
+    channel.publish("q", {}, message_id="a", expiration=20)
+    broker.scheduler.run(until=0.019)
+    assert ready_ids(broker) == ["a"]
+    broker.scheduler.run(until=0.021)
+    assert ready_ids(broker) == [] and ready_ids(broker, "dlq") == ["a"]
+    with pytest.raises(ValueError, match="milliseconds"):
+        channel.publish("q", {}, message_id="b", expiration=1.5)
+
+
+def test_the_snapshot_shows_ttls_arguments_and_repeated_deaths():
+    """A TTL queue's panel has an 'expires at' column; its note names the queue's arguments."""
+    broker = make_broker()
+    broker.declare_queue("dlq")
+    broker.declare_queue(
+        "wait",
+        arguments={"x-message-ttl": 50, "x-dead-letter-exchange": "", **_to("dlq")},
+    )
+    publish(broker, "a", queue="wait")
+    dlq, wait = broker.snapshot()
+    assert wait.columns[-1] == "expires at" and wait.rows[0][-1] == 0.05
+    assert "message TTL 50 ms" in wait.note
+    run(broker)
+    dlq, wait = broker.snapshot()
+    assert dlq.rows[0][-1] == "expired"
+
+
+def test_deleting_a_queue_forgets_its_messages():
+    """delete_queue removes the queue and its ready messages; publishing to it is unroutable."""
+    broker = make_broker("q")
+    publish(broker, "a")
+    broker.delete_queue("q")
+    with pytest.raises(UnknownQueue):
+        broker.ready("q")
