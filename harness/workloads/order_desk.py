@@ -101,9 +101,9 @@ def run(
     publish = world.broker.publish
     handed: list[Handed] = []
 
-    def publish_or_say_why(queue: str, message: Message) -> None:
+    def publish_or_say_why(queue: str, message: Message) -> bool:
         try:
-            publish(queue, message)
+            taken = publish(queue, message)
         except BrokerUnavailable:
             # The publisher port names a refused publish; an unreachable broker is named here.
             what = f"publish {message.message_id}{message.summary} to {queue}: broker down"
@@ -111,7 +111,9 @@ def run(
             raise
         order = message.body.get("order_id") if isinstance(message.body, Mapping) else None
         # The publisher port records its "confirmed" line next: that step shows the hand-over.
-        handed.append(Handed(message.message_id, queue, order, len(timeline)))
+        if taken:
+            handed.append(Handed(message.message_id, queue, order, len(timeline)))
+        return taken
 
     world.broker.publish = publish_or_say_why  # this world's broker only
 
