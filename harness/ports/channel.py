@@ -92,7 +92,8 @@ class Channel:
         message = Message(message_id, dict(body), dict(headers or {}), expiration=expiration)
 
         def effect() -> None:
-            if not self._broker.publish(queue, message):
+            # Only a nack (False) refuses: a stand-in broker returning None confirms.
+            if self._broker.publish(queue, message) is False:
                 self._record(what + ": refused (nack)")
                 raise PublishRefused(f"{queue} is full and refused {message_id}; try again later")
             self._record(what)

@@ -75,7 +75,8 @@ class Publisher:
             if self._refuse(message_id):
                 self._timeline.record(self._now(), actor, "broker", what + ": refused (nack)")
                 raise PublishRefused(f"the broker refused {message_id}; it was not published")
-            if not self._broker.publish(queue, message):
+            # Only a nack (False) refuses: a stand-in broker returning None confirms.
+            if self._broker.publish(queue, message) is False:
                 self._timeline.record(self._now(), actor, "broker", what + ": refused (nack)")
                 raise PublishRefused(f"{queue} is full and refused {message_id}; try again later")
             self._timeline.record(self._now(), actor, "broker", what + ": confirmed")
