@@ -859,3 +859,28 @@ def reject_publish_takes_again_once_there_is_room(d: Driver):
     c = consumer(d, "q", prefetch=1)
     take(d, c, 1)
     return [*confirms, d.publish("q", "d")]
+
+
+@scenario([("a", "expired"), ("b", "expired")])
+def quorum_queue_ttl_dead_letters_as_expired(d: Driver):
+    """A quorum queue honours x-message-ttl and a message's own expiration (3.10)."""
+    d.queue("dlq")
+    quorum(d, "w", x_message_ttl=30, x_dead_letter_exchange="", x_dead_letter_routing_key="dlq")
+    publish(d, "w", "a")
+    publish(d, "w", "b", expiration=10)
+    dead = consumer(d, "dlq")
+    take(d, dead, 2)
+    return [(g.message_id, g.headers["x-death"][0]["reason"]) for g in dead.got]
+
+
+@scenario((["a", "b", "c"], ["b*", "c*", "d", "a*"]))
+def quorum_returns_go_ahead_of_a_nacked_message(d: Driver):
+    """Quorum queue: a is nacked to the back, then the consumer dies: b*, c* come first, a* last."""
+    quorum(d)
+    publish(d, "q", *"abcd")
+    c = consumer(d, "q", prefetch=2)
+    take(d, c, 2)
+    d.nack(c.channel, c.tag("a"))
+    take(d, c, 3)
+    d.close(c.channel)
+    return c.names, take(d, consumer(d, "q"), 4)
