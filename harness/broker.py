@@ -295,14 +295,16 @@ class Broker:
             if consumer in q.consumers:
                 q.consumers.remove(consumer)
         tags = sorted(channel.unacked)
-        if tags:
-            listed = ", ".join(str(tag) for tag in tags)
-            self._note(f"requeue tag {listed} ({reason})")
         touched = set()
         for tag in tags:
             q, entry = channel.take(tag)
             self._return(q, entry, nacked=False)
             touched.add(q.name)
+        if tags:
+            # Recorded once the deliveries are back: the debugger's snapshot at this step
+            # shows them ready again.
+            listed = ", ".join(str(tag) for tag in tags)
+            self._note(f"requeue tag {listed} ({reason})")
         for name in sorted(touched):
             if name in self._queues:
                 self._kick(self._queues[name])
