@@ -221,6 +221,7 @@ class Real(Driver):
         self._publisher = self._admin.channel()
         self._publisher.confirm_delivery()
         self._closed: dict[int, int] = {}
+        self._finished = False
 
     def _connect(self):
         connection = self._pika.BlockingConnection(self._parameters)
@@ -325,6 +326,9 @@ class Real(Driver):
         return declared.method.message_count
 
     def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
         try:
             if not self._admin.is_open:
                 self._admin = self._connect()
