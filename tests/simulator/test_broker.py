@@ -1,4 +1,4 @@
-"""The queue broker: RabbitMQ's delivery semantics (harness/broker.py, FACTS.md)."""
+"""The queue broker: RabbitMQ's delivery semantics (harness/broker.py, docs/broker.md)."""
 
 from __future__ import annotations
 
