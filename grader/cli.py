@@ -1,5 +1,5 @@
 """The ``grader`` command: ``run`` (one submission), ``batch``, ``merge``, ``release``,
-``progress``, ``list``, ``hint``, ``reset``, ``watch``, ``solution``.
+``progress``, ``list``, ``hint``, ``show``, ``reset``, ``watch``, ``solution``.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; only the module of the subcommand asked for is imported,
@@ -24,6 +24,7 @@ COMMANDS = {
     "list": ("grader.listing", "every task, its state, its module and the hints you have seen"),
     "hint": ("grader.hints", "the next hint of a task (chNN.N)"),
     "watch": ("grader.watch", "run your current task's tests on every save, then the next task"),
+    "show": ("grader.show", "open the debugger page of your last failure in the browser"),
     "reset": ("grader.reset", "put a task's stub back (chNN.N), keeping your version aside"),
     "release": ("grader.release", "write the learner edition: stubs, tests, traces, no answers"),
     "merge": ("grader.merge", "join the shards of a batch into one CSV and one gradebook"),

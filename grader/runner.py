@@ -50,7 +50,12 @@ def kit_plugins() -> list[str]:
 
 def isolation_available(kit_root: Path) -> bool:
     """Does the kit's plugin offer ``--isolate`` (learner code in a child process)?"""
-    pattern = re.compile(r"""addoption\(\s*["']--isolate["']""")
+    return kit_offers(kit_root, "--isolate")
+
+
+def kit_offers(kit_root: Path, option: str) -> bool:
+    """Does the kit's plugin offer the command-line ``option`` (a kit may be older)?"""
+    pattern = re.compile(r"""addoption\(\s*["']""" + re.escape(option) + """["']""")
     return any(
         pattern.search(path.read_text(encoding="utf-8", errors="replace"))
         for path in (kit_root / "harness").rglob("*.py")
@@ -198,6 +203,8 @@ class Lane:
             "--grader-test-timeout",
             f"{test_timeout:g}",
             *(isolation_options(test_timeout) if isolate else []),
+            # A grade needs no pictures: drawing one replays its failing case once more.
+            *(["--no-pictures"] if kit_offers(self.sandbox.kit, "--no-pictures") else []),
             *(["--grader-repeat"] if self.repeat else []),
             *[str(self.sandbox.kit / test) for test in self._selection()],
         ]

@@ -15,6 +15,8 @@ Options (group "talking with messages"):
   matching its pattern instead of the visible ones; the generated traces run as
   usual. ``--hidden-only`` skips those too, so only hidden cases run (the grader's
   hidden lane, whose visible lane has already drawn the generated traces);
+- ``--no-pictures``: a failure's report without its picture and debugger page
+  (by default written under ``.twm/failures/``, see :mod:`harness.failure_files`);
 - ``--isolate``: never import the learner's modules into this process; run them in a
   child process per test that reaches the world only through the ports (the grader;
   see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits.
@@ -29,14 +31,16 @@ timeout (pytest-timeout), so a loop that never ends fails instead of hanging.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from harness import report
+from harness import failure_files, report
 from harness.errors import LearnerError, NotDone, TargetError
 from harness.explore import Explorer, PromiseBroken, ReplayError
 from harness.faults import RunawayLoop
@@ -100,6 +104,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="with --hidden-traces: run only the hidden cases, not the generated traces",
+    )
+    group.addoption(
+        "--no-pictures",
+        action="store_true",
+        default=False,
+        help="write no sequence diagram and no debugger page of a failure under .twm/failures/",
     )
     group.addoption(
         "--isolate",
@@ -210,7 +220,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         chapter = _chapter_of(item)
         if chapter and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(CHAPTER_TIMEOUT))
+            # The call only: a report being written when the time runs out is never cut short.
+            item.add_marker(pytest.mark.timeout(CHAPTER_TIMEOUT, func_only=True))
         if wanted and not _matches(wanted, chapter, _task_of(item)):
             deselected.append(item)
         else:
@@ -418,20 +429,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if isinstance(error, PromiseBroken):
             token = error.token
             replay = _command(item, "--replay", error.token)
-            picture = _draw(item, error, title)
-            drawn = picture is not None
             failure = Failure(
                 promise=error.promise.id,
                 anomalies=tuple(error.verdict.anomalies),
                 test=_test_name(item),
             )
             hint = _hint(item, failure)
+            picture = _draw(item, error, title)
+            page = _page(item, token, title, replay, hint)
+            drawn = picture is not None or page is not None
             rep.longrepr = report.broken(
                 error,
                 title=title,
                 replay=replay,
                 hint=hint and hint.text,
                 picture=picture,
+                page=page,
             )
             status, promise, message = "failed", error.promise.id, error.verdict.observed
         elif isinstance(error, NotDone):
@@ -471,8 +484,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                     seen.add((error.where, said))
                 if loop is not None:
                     loops[loop] = _test_name(item)
+                # A loop stopped by its time limit would cost that limit again to replay.
+                stopped = isinstance(error.original, (RunawayLoop, NoAnswer))
+                page = None if token is None or stopped else _page(item, token, title, replay, hint)
+                drawn = page is not None
                 rep.longrepr = report.learner_error(
-                    error, title=title, roots=_roots(item), replay=replay, hint=hint and hint.text
+                    error,
+                    title=title,
+                    roots=_roots(item),
+                    replay=replay,
+                    hint=hint and hint.text,
+                    page=page,
                 )
             status = "timeout" if isinstance(error.original, NoAnswer) else "error"
             message = str(error)
@@ -501,16 +523,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         _record(item, status, promise, message, hint.id if hint else None, raised, token)
 
 
-def _picture_path(item: pytest.Item) -> Path:
-    name = re.sub(r"[^\w.-]+", "_", item.nodeid) + ".svg"
-    return item.config.rootpath / ".twm" / "failures" / name
+def _pictures(item: pytest.Item) -> bool:
+    return not item.config.getoption("no_pictures", False)
 
 
 def _draw(item: pytest.Item, error: PromiseBroken, title: str) -> str | None:
     """Write the failure's sequence diagram under .twm/failures/; return its path for people."""
+    if not _pictures(item):
+        return None
     from harness.picture import sequence_svg
 
-    path = _picture_path(item)
+    root = item.config.rootpath
+    path = failure_files.picture(root, item.nodeid)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         svg = sequence_svg(
@@ -523,15 +547,39 @@ def _draw(item: pytest.Item, error: PromiseBroken, title: str) -> str | None:
         path.write_text(svg, encoding="utf-8")
     except OSError:
         return None  # a read-only checkout still gets the text report
-    return str(path.relative_to(item.config.rootpath))
+    return str(path.relative_to(root))
+
+
+def _page(
+    item: pytest.Item, token: str, title: str, replay: str | None, hint: Hint | None
+) -> str | None:
+    """Replay the failing case watched and write its debugger page under .twm/failures/;
+    return its file:// address and how to open it, or ``None`` when there is no page."""
+    kit = getattr(item, "funcargs", {}).get("kit")
+    if kit is None or not _pictures(item):
+        return None
+    from harness import debugger
+
+    root = item.config.rootpath
+    path = failure_files.page(root, item.nodeid)
+    try:
+        # What learner code prints while the case is replayed was shown with the failure.
+        with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
+            recording = debugger.record(
+                kit, token, title=title, replay=replay or "", hint=hint.text if hint else ""
+            )
+        debugger.write_page(path, recording)
+        failure_files.remember(root, path)
+    except OSError:
+        return None  # a read-only checkout still gets the text report
+    except ReplayError as error:
+        return f"not drawn: {error}"
+    return f"{path.resolve().as_uri()}  (grader show opens it)"
 
 
 def _forget_picture(item: pytest.Item) -> None:
-    """A test that no longer breaks a promise leaves no picture of an old failure behind."""
-    try:
-        _picture_path(item).unlink(missing_ok=True)
-    except OSError:
-        pass
+    """A test that no longer fails leaves no picture or page of an old failure behind."""
+    failure_files.forget(item.config.rootpath, item.nodeid)
 
 
 def _record(

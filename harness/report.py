@@ -67,9 +67,16 @@ def _field(name: str, text: str) -> str:
 
 
 def broken(
-    error: PromiseBroken, *, title: str, replay: str, hint: str | None, picture: str | None = None
+    error: PromiseBroken,
+    *,
+    title: str,
+    replay: str,
+    hint: str | None,
+    picture: str | None = None,
+    page: str | None = None,
 ) -> str:
-    """A broken promise, with its minimal trace as a timeline."""
+    """A broken promise, with its minimal trace as a timeline; ``picture`` and ``page`` are
+    where its sequence diagram and its debugger page were written, when they were."""
     outcome = error.outcome
     trace = error.trace
     if trace.name.startswith("gen:"):
@@ -100,6 +107,8 @@ def broken(
         lines.append(_field("hint", hint))
     if picture:
         lines.append(_field("picture", picture))
+    if page:
+        lines.append(_field("debugger", page))
     return "\n".join(lines)
 
 
@@ -148,8 +157,10 @@ def learner_error(
     roots: list[Path],
     replay: str | None,
     hint: str | None,
+    page: str | None = None,
 ) -> str:
-    """An exception from the learner's code: their traceback only, and the timeline so far."""
+    """An exception from the learner's code: their traceback only, and the timeline so far;
+    ``page`` is where the debugger page of the case was written, when it was."""
     original = error.original
     lines = [
         title_line(title, "ERROR IN YOUR CODE"),
@@ -170,6 +181,8 @@ def learner_error(
         lines.append(f"  replay:   {replay}")
     if hint:
         lines.append(_field("hint", hint))
+    if page:
+        lines.append(_field("debugger", page))
     return "\n".join(lines)
 
 

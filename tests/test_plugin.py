@@ -424,3 +424,53 @@ def test_a_loop_that_calls_nothing_is_stopped_where_it_loops_with_a_replay_line(
     assert "--replay" in replay
     again = chapter.runpytest_inprocess(*replay[1:]).stdout.str()
     assert "RunawayLoop" in again and "1 failed" in again
+
+
+def _debugger_page(out: str, root: Path) -> Path:
+    from urllib.parse import unquote, urlparse
+
+    line = next(line for line in out.splitlines() if line.strip().startswith("debugger"))
+    address = line.split()[1]
+    assert line.rstrip().endswith("(grader show opens it)"), line
+    page = Path(unquote(urlparse(address).path))
+    assert page.parent == root / ".twm" / "failures", page
+    return page
+
+
+def test_a_broken_promise_names_its_debugger_page_which_goes_when_its_test_passes(chapter):
+    """the failure's page is a file:// link under .twm/failures, the one grader show opens"""
+    write_consumer(chapter, ACK_FIRST)
+    (chapter.path / "exercises/info.toml").write_text(INFO)
+    out = chapter.runpytest_inprocess("exercises/ch99", "--task", "1").stdout.str()
+    page = _debugger_page(out, chapter.path)
+    text = page.read_text(encoding="utf-8")
+    assert "ch99 · task 1 · no order is lost, whatever single crash strikes" in text
+    assert "was never charged (lost)" in text and "Ack only after the charge returned" in text
+    last = (chapter.path / ".twm" / "failures" / "last").read_text().strip()
+    assert last == page.name
+    write_consumer(chapter, ACK_AFTER)
+    chapter.runpytest_inprocess("exercises/ch99", "--task", "1").assert_outcomes(passed=1)
+    assert not page.exists(), "the page of a failure that is fixed stays behind"
+
+
+RAISES_ON_THE_SECOND = """
+class Consumer:
+    def __init__(self, channel, payments):
+        self.channel, self.payments, self.seen = channel, payments, 0
+
+    def on_message(self, delivery):
+        self.seen += 1
+        if self.seen == 2:
+            raise KeyError("amount_cents")
+        self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
+        self.channel.ack(delivery.tag)
+"""
+
+
+def test_an_error_in_learner_code_gets_a_page_that_ends_where_it_was_raised(chapter):
+    """a case in which learner code raised has a page too, saying what was raised"""
+    write_consumer(chapter, RAISES_ON_THE_SECOND)
+    out = chapter.runpytest_inprocess("exercises/ch99", "--task", "1").stdout.str()
+    assert "ERROR IN YOUR CODE" in out
+    text = _debugger_page(out, chapter.path).read_text(encoding="utf-8")
+    assert "your code raised KeyError" in text and "amount_cents" in text
