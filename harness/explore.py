@@ -464,7 +464,10 @@ def case_of(exploration: Exploration, token: str) -> Case:
     name = match["trace"]
     schedule = Schedule.from_token(match["schedule"])
     dropped = tuple(int(i) for i in match["dropped"].split(".")) if match["dropped"] else ()
-    if name.startswith("gen:"):
+    by_name = {t.name: t for t in exploration.traces}
+    if name in by_name:  # a generated trace explored again by name (harness.shrinking)
+        trace = by_name[name]
+    elif name.startswith("gen:"):
         if exploration.generate is None:
             raise ReplayError(f"this test does not draw generated traces, so {name!r} is not its")
         try:
@@ -473,11 +476,8 @@ def case_of(exploration: Exploration, token: str) -> Case:
             raise ReplayError(f"cannot read the generated trace {name!r}") from None
         trace = exploration.workload.generate(spec, **exploration.generate)
     else:
-        by_name = {t.name: t for t in exploration.traces}
-        if name not in by_name:
-            known = ", ".join(sorted(by_name)) or "none (it draws generated traces)"
-            raise ReplayError(f"this test does not run the trace {name!r}; it runs: {known}")
-        trace = by_name[name]
+        known = ", ".join(sorted(by_name)) or "none (it draws generated traces)"
+        raise ReplayError(f"this test does not run the trace {name!r}; it runs: {known}")
     return Case(drop(trace, dropped), schedule, dropped)
 
 

@@ -242,3 +242,24 @@ def test_a_token_that_does_not_fit_is_refused_before_any_run(failure):
     kit, _error = failure
     with pytest.raises(ReplayError, match="this test does not run the trace 'nope'"):
         debugger.record(kit, "nope/1a@s0")
+
+
+class _ChargesTwice:
+    def __init__(self, channel, payments):
+        self.channel, self.payments = channel, payments
+
+    def on_message(self, delivery):
+        self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
+        self.payments.charge(delivery.body["order_id"], delivery.body["amount"])
+        self.channel.ack(delivery.tag)
+
+
+def test_a_generated_trace_explored_again_by_name_is_recorded():
+    """a failure Hypothesis found and the single-crash shrinker explored again by its
+    trace (harness.shrinking) still has its page"""
+    from harness.promises import NO_DUPLICATE
+
+    trace = payments_queue.generate((1, 0))
+    again = Exploration(payments_queue, _ChargesTwice, (trace,), (NO_DUPLICATE,), None)
+    recording = debugger.record(again, f"{trace.name}~0/-@s0")
+    assert recording.broken and "charged" in recording.observed
