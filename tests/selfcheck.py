@@ -86,6 +86,7 @@ def run_chapter(chapter: str, target: str | Path, *extra: str) -> list[dict]:
             *("-p", "harness.pytest_plugin", "-p", "pytest_timeout"),
             *("-p", "_hypothesis_pytestplugin"),
             "-q",
+            "--no-pictures",  # the runs are in the kit's folder: its .twm/failures stays as it is
             *extra,
         ]
         # Only the kit's own plugins: others installed beside it (e.g. by jupyter) cost a
@@ -110,7 +111,7 @@ class LiveRun:
 def run_live(node: str, target: str | Path) -> LiveRun:
     """Run one live test (``tests/live/...::name``) against ``target``; say how it went."""
     command = [sys.executable, "-m", "pytest", node, "--target", str(target)]
-    command += ["-p", "no:cacheprovider", "-q", "-rs"]
+    command += ["-p", "no:cacheprovider", "-q", "-rs", "--no-pictures"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
     out = done.stdout + done.stderr
