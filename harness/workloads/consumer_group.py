@@ -29,14 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.debugger.observe import add_panels
-from harness.debugger.panel import Panel
 from harness.log import Log
 from harness.ports.log_client import LogClient
-from harness.workloads.play import positions_panel
+from harness.workloads.play import add_panels, positions_panel
 from harness.world import Component, World
+
+if TYPE_CHECKING:
+    from harness.debugger.panel import Panel
 
 POLL_INTERVAL = 0.001
 IDLE_POLLS = 2

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.debugger.observe import add_panels
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import LogClient, Payments
@@ -29,6 +28,7 @@ from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Step, Trace, Vocabul
 from harness.workloads import payments_queue
 from harness.workloads.payments_queue import OUTAGE
 from harness.workloads.play import (
+    add_panels,
     charges_outcome,
     new_world,
     positions_panel,

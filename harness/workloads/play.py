@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.debugger.observe import attach
-from harness.debugger.panel import Panel
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports.log_client import LogClient
 from harness.scheduler import BudgetExceeded, Scheduler
 from harness.traces import Step, Trace
 from harness.world import Component, World
+
+if TYPE_CHECKING:
+    from harness.debugger.panel import Panel
+
+OBSERVE = "harness.debugger.observe"
+"""Where the debugger's observer lives: nothing watches a run before it is imported, so the
+workloads reach it through :func:`attach` and :func:`add_panels`, which never import it."""
 
 Handler = Callable[[Mapping[str, Any]], None]
 
@@ -53,6 +59,20 @@ def new_world(trace: Trace, schedule: Schedule, freezer: object) -> World:
     )
     attach(world)
     return world
+
+
+def attach(world: World) -> None:
+    """Hand a new world to the debugger's observer, if one watches (see :data:`OBSERVE`)."""
+    observe = sys.modules.get(OBSERVE)
+    if observe is not None:
+        observe.attach(world)
+
+
+def add_panels(world: World, source: Callable[[], list[Panel]]) -> None:
+    """Show ``source()``'s panels at every step of ``world`` when its run is observed."""
+    observe = sys.modules.get(OBSERVE)
+    if observe is not None:
+        observe.add_panels(world, source)
 
 
 def run_until_settled(world: World, trace: Trace) -> dict[str, Any]:
@@ -127,6 +147,8 @@ def positions_panel(group: str, clients: Mapping[str, LogClient]) -> Panel:
         "where each member's next poll() reads; kept in its memory, so a crash forgets it "
         "and a new incarnation starts at the group's committed offset"
     )
+    from harness.debugger.panel import Panel
+
     return Panel(
         f"positions ({group})",
         ("member", "partition", "position"),
