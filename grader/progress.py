@@ -150,6 +150,7 @@ def _pytest(root: Path, chapter: str, tasks: list[int] | None) -> list[dict] | s
             "-p",
             "no:cacheprovider",
             "-q",
+            "--no-pictures",  # the pictures and pages of your own runs stay as they are
         ]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         try:

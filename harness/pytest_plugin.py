@@ -16,7 +16,8 @@ Options (group "talking with messages"):
   usual. ``--hidden-only`` skips those too, so only hidden cases run (the grader's
   hidden lane, whose visible lane has already drawn the generated traces);
 - ``--no-pictures``: a failure's report without its picture and debugger page
-  (by default written under ``.twm/failures/``, see :mod:`harness.failure_files`);
+  (by default written under ``.twm/failures/``, see :mod:`harness.failure_files`),
+  and the files there left as they are;
 - ``--isolate``: never import the learner's modules into this process; run them in a
   child process per test that reaches the world only through the ports (the grader;
   see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits.
@@ -109,7 +110,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--no-pictures",
         action="store_true",
         default=False,
-        help="write no sequence diagram and no debugger page of a failure under .twm/failures/",
+        help="write no sequence diagram and no debugger page of a failure, and leave those of "
+        "earlier runs in .twm/failures/ as they are",
     )
     group.addoption(
         "--isolate",
@@ -518,7 +520,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             message = str(error)
             status = "failed" if rep.when == "call" else "error"
     if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
-        if not drawn:
+        if not drawn and _pictures(item):
             _forget_picture(item)
         _record(item, status, promise, message, hint.id if hint else None, raised, token)
 
