@@ -6,7 +6,8 @@ Layout of one sandbox (a new temporary directory for every grading)::
     kit/exercises/info.toml        the kit's manifest
     kit/exercises/chNN/...         the kit's tests, traces and files, and the learner's
                                    task modules: the only files taken from the submission
-    work/                          the test run's working directory (empty)
+    work/                          the test run's working directory: only Hypothesis's cache
+                                   of the kit's source constants (grader.constants_cache)
     tmp/                           the test run's TMPDIR and HOME
 
 The results of a run are written to a second temporary directory outside the
@@ -22,12 +23,14 @@ exactly what was built, so nothing a learner process wrote there (a
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import constants_cache
 from grader.pristine import IGNORED_DIRS, Kit
 
 MAX_MODULE_BYTES = 1_000_000
@@ -138,6 +141,13 @@ def build(kit: Kit, submission: Path, chapters: list[str]) -> Sandbox:
     (sandbox.kit / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
     sandbox.work.mkdir()
     sandbox.tmp.mkdir()
+    harness = importlib.util.find_spec("harness")
+    if harness is not None and harness.submodule_search_locations:
+        learner = [sandbox.target / module for module in modules]
+        kit_sources = constants_cache.sources(
+            Path(list(harness.submodule_search_locations)[0]), sandbox.kit, learner
+        )
+        constants_cache.fill(sandbox.work, kit_sources)
     sandbox.seal()
     return sandbox
 
