@@ -437,6 +437,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 test=_test_name(item),
             )
             hint = _hint(item, failure)
+            if _pictures(item):
+                _forget_picture(item)  # nothing of an earlier failure stays beside this one
             picture = _draw(item, error, title)
             page = _page(item, token, title, replay, hint)
             drawn = picture is not None or page is not None
@@ -488,6 +490,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                     loops[loop] = _test_name(item)
                 # A loop stopped by its time limit would cost that limit again to replay.
                 stopped = isinstance(error.original, (RunawayLoop, NoAnswer))
+                if _pictures(item):
+                    _forget_picture(item)  # nothing of an earlier failure stays beside this one
                 page = None if token is None or stopped else _page(item, token, title, replay, hint)
                 drawn = page is not None
                 rep.longrepr = report.learner_error(
@@ -576,6 +580,8 @@ def _page(
         return None  # a read-only checkout still gets the text report
     except ReplayError as error:
         return f"not drawn: {error}"
+    except Exception as error:  # the page is an extra: the failure's report comes first
+        return f"not drawn: the replay raised {type(error).__name__}: {error}"
     return f"{path.resolve().as_uri()}  (grader show opens it)"
 
 

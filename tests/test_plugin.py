@@ -474,3 +474,19 @@ def test_an_error_in_learner_code_gets_a_page_that_ends_where_it_was_raised(chap
     assert "ERROR IN YOUR CODE" in out
     text = _debugger_page(out, chapter.path).read_text(encoding="utf-8")
     assert "your code raised KeyError" in text and "amount_cents" in text
+
+
+def test_a_page_that_cannot_be_drawn_leaves_the_report_whole(chapter, monkeypatch):
+    """the page is an extra: when its replay fails, the report says so on its debugger line"""
+    import harness.debugger
+
+    def broken_recorder(*_args, **_kwargs):
+        raise RuntimeError("the recorder is broken")
+
+    monkeypatch.setattr(harness.debugger, "record", broken_recorder)
+    write_consumer(chapter, ACK_FIRST)
+    result = chapter.runpytest_inprocess("exercises/ch99", "--task", "1")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out and "promise   every accepted message" in out
+    assert "debugger  not drawn: the replay raised RuntimeError: the recorder is broken" in out
