@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     root = find_root(args.path)
     page = choose(root, args.test)
     address = page.resolve().as_uri()
-    if not args.print_only and _open(address):
+    if not args.print_only and open_in_browser(address):
         print(f"opened {address}")
     else:
         print(address)
@@ -71,7 +71,7 @@ def choose(root: Path, test: str | None) -> Path:
     return max(matching, key=lambda page: page.stat().st_mtime)
 
 
-def _open(address: str) -> bool:
+def open_in_browser(address: str) -> bool:
     """Open ``address`` in the default browser; ``False`` where there is none to start."""
     try:
         return webbrowser.open(address)

@@ -9,6 +9,7 @@ counts them. Keys, at any moment:
 
     h  the next hint of the task (as ``grader hint``)
     l  every task and its state (as ``grader list``)
+    s  step through the last failure in the browser (as ``grader show``)
     r  run the tests again now
     q  quit (so does Ctrl-C)
 
@@ -37,7 +38,7 @@ from grader.errors import GradingError
 from grader.hints import find_root, load_manifest
 from harness.manifest import Manifest, Task
 
-KEYS = "h hint · l list · r run again · q quit"
+KEYS = "h hint · l list · s show the failure · r run again · q quit"
 QUIT = ("q", "Q", "\x04")
 BAR_WIDTH = 30
 POLL_SECONDS = 0.1
@@ -248,6 +249,19 @@ class Watch:
         self.say()
         listing.render(self.root, run=False)
 
+    def show_failure(self) -> None:
+        from grader import show
+
+        self.say()
+        try:
+            page = show.choose(self.root, None)
+        except GradingError as error:
+            self.say(str(error))
+            return
+        address = page.resolve().as_uri()
+        opened = show.open_in_browser(address)
+        self.say(f"opened {address}" if opened else f"no browser could be started: {address}")
+
     def loop(self) -> int:
         saves = threading.Thread(target=_saves, args=(self.root, self.events, self.stop))
         saves.daemon = True
@@ -267,6 +281,8 @@ class Watch:
                         self.show_hint()
                     elif event in ("l", "L"):
                         self.show_list()
+                    elif event in ("s", "S"):
+                        self.show_failure()
         except KeyboardInterrupt:
             self.say()
             self.say("bye: your work is saved where you saved it")

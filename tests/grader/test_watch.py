@@ -31,10 +31,10 @@ WAIT = 60.0
 class Terminal:
     """A program on a pseudo-terminal of 120 x 40: keys in, the screen's text out."""
 
-    def __init__(self, command: list[str], cwd: Path) -> None:
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
         self.controller, terminal = pty.openpty()
         fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm"}
+        env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm", **(env or {})}
         self.process = subprocess.Popen(
             command, cwd=cwd, stdin=terminal, stdout=terminal, stderr=terminal, env=env
         )
@@ -78,8 +78,21 @@ def checkout(tmp_path) -> Path:
     return pristine_copy.learner_checkout(tmp_path / "checkout", ["ch00", "ch01"])
 
 
+DROPS_REFUSED_MESSAGE = KIT / "tests" / "mutants" / "ch00" / "drops_refused_message" / "ch00"
+
+
+def given_to_the_browser(checkout: Path) -> Path:
+    """Where the browser of :func:`watch` writes the address it was asked to open."""
+    return checkout.parent / "browser-was-given"
+
+
 def watch(cwd: Path, *args: str) -> Terminal:
-    return Terminal([sys.executable, "-m", "grader.cli", "watch", *args], cwd)
+    """``grader watch ARGS`` in a terminal, with a browser that only notes what it opens."""
+    browser = cwd.parent / "browser"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {given_to_the_browser(cwd)}\n')
+    browser.chmod(0o755)
+    command = [sys.executable, "-m", "grader.cli", "watch", *args]
+    return Terminal(command, cwd, env={"BROWSER": f"{browser} %s"})
 
 
 def test_watch_runs_the_task_reruns_on_save_and_moves_on(checkout):
@@ -89,7 +102,7 @@ def test_watch_runs_the_task_reruns_on_save_and_moves_on(checkout):
         assert "ch00.1 · The availability of a synchronous chain" in first
         assert "NOT DONE YET" in first and "grader hint ch00.1" in first
         assert re.search(r"\[░{30}\] 0/5 tasks · 0/37 points", first)
-        assert "h hint · l list · r run again · q quit" in first
+        assert "h hint · l list · s show the failure · r run again · q quit" in first
 
         mark = screen.press("h")
         assert "hint 1 of 2" in screen.wait_for("hint 1 of 2", mark)
@@ -112,6 +125,17 @@ def test_watch_runs_the_task_reruns_on_save_and_moves_on(checkout):
         listed = screen.wait_for(r"1 of 5 tasks done", mark)
         assert re.search(r"ch00\.1\s+✓ done", listed)
         assert re.search(r"ch00\.2\s+→ next", listed)
+
+        mark = screen.press("s")  # no failure has a page yet: stubs are not done
+        assert "no failure's page under" in screen.wait_for("no failure's page", mark)
+        mark = len(screen.seen)
+        for module in DROPS_REFUSED_MESSAGE.glob("*.py"):
+            shutil.copy(module, checkout / "exercises" / "ch00" / module.name)
+        screen.wait_for(r"ch00\.2: \d of 4 tests pass", mark)
+        mark = screen.press("s")
+        opened = screen.wait_for(r"opened file://\S+\.html", mark)
+        page = re.search(r"opened file://(\S+\.html)", opened).group(1)
+        assert given_to_the_browser(checkout).read_text() == f"file://{page}"
 
         mark = screen.press("q")
         screen.wait_for("bye", mark)
