@@ -30,6 +30,7 @@ disconnected from it.
 >>> downstream.outage("shipping", 0.0, 0.05)
 >>> downstream.start()
 >>> broker.publish("shipping", Message("m1", {"order_id": "o-1"}))
+True
 >>> _ = scheduler.run(until=0.01)
 >>> downstream.reached("o-1")
 []
