@@ -58,6 +58,13 @@ def take(d: Driver, c: Consuming, count: int) -> list[str]:
     return c.names
 
 
+def nack_each_delivery(d: Driver, c: Consuming, times: int) -> None:
+    """Take ``times`` deliveries on ``c`` one at a time, nacking each (requeued) as it comes."""
+    for n in range(1, times + 1):
+        take(d, c, n)
+        d.nack(c.channel, c.got[-1].tag)
+
+
 def deaths(headers: dict[str, Any]) -> list[tuple]:
     """``x-death`` as (reason, queue, count, exchange, routing-keys, time is a timestamp)."""
     return [
@@ -447,9 +454,7 @@ def x_delivery_count_counts_the_returns(d: Driver):
     quorum(d)
     publish(d, "q", "a")
     c = consumer(d, "q", prefetch=1)
-    for n in range(1, 4):
-        take(d, c, n)
-        d.nack(c.channel, c.got[-1].tag)
+    nack_each_delivery(d, c, 3)
     take(d, c, 4)
     return [g.headers.get("x-delivery-count") for g in c.got]
 
@@ -481,9 +486,7 @@ def quorum_delivery_limit_dead_letters_after_limit_plus_one(d: Driver):
     quorum(d, "w", x_delivery_limit=2, x_dead_letter_exchange="", x_dead_letter_routing_key="dlq")
     publish(d, "w", "a")
     c = consumer(d, "w", prefetch=1)
-    for n in range(1, 4):
-        take(d, c, n)
-        d.nack(c.channel, c.got[-1].tag)
+    nack_each_delivery(d, c, 3)
     d.settle()
     dead = consumer(d, "dlq")
     take(d, dead, 1)
@@ -532,9 +535,7 @@ def quorum_without_a_limit_redelivers_for_ever(d: Driver):
     quorum(d)
     publish(d, "q", "a")
     c = consumer(d, "q", prefetch=1)
-    for n in range(1, 6):
-        take(d, c, n)
-        d.nack(c.channel, c.got[-1].tag)
+    nack_each_delivery(d, c, 5)
     take(d, c, 6)
     return len(c.got)
 
