@@ -8,18 +8,16 @@ failure, as in tests/live.
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
+import servers
 from conformance.drivers import HOST, PORT, Real
 
 
 def _missing(reason: str) -> None:
-    """Skip with ``reason``; in CI (CI=true), where the server should run, fail instead."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}; start it (rabbitmq-server -detached)", pytrace=False)
-    pytest.skip(reason)
+    """Skip with ``reason``; in CI (CI=true) fail instead (:func:`servers.missing`)."""
+    servers.missing(reason, then="start it (rabbitmq-server -detached)")
 
 
 @pytest.fixture(scope="session")

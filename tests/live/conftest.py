@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+import servers
 
 from harness import pytest_plugin, report
 from harness.errors import NotDone
@@ -74,10 +75,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def _missing(reason: str) -> None:
-    """Skip with ``reason``; in CI (CI=true), where .ci/run starts the server, fail instead."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}; .ci/run should have started it", pytrace=False)
-    pytest.skip(reason)
+    """Skip with ``reason``; in CI (CI=true) fail instead (:func:`servers.missing`)."""
+    servers.missing(reason, then=".ci/run should have started it")
 
 
 @pytest.fixture(scope="module")
