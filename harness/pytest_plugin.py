@@ -415,7 +415,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         (key, report.capped(text) if key.startswith("Captured") else text)
         for key, text in rep.sections
     ]
-    status, promise, message, hint, drawn = rep.outcome, None, "", None, False
+    reported = rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed")
+    if reported and _pictures(item):
+        _forget_picture(item)  # only this run's failure, if any, leaves its files
+    status, promise, message, hint = rep.outcome, None, "", None
     raised = None  # the class of the exception learner code raised, by name
     token = None  # the failing case's replay token, when it has one
     if rep.skipped and call.excinfo is not None:
@@ -437,11 +440,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 test=_test_name(item),
             )
             hint = _hint(item, failure)
-            if _pictures(item):
-                _forget_picture(item)  # nothing of an earlier failure stays beside this one
             picture = _draw(item, error, title)
             page = _page(item, token, title, replay, hint)
-            drawn = picture is not None or page is not None
             rep.longrepr = report.broken(
                 error,
                 title=title,
@@ -490,10 +490,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                     loops[loop] = _test_name(item)
                 # A loop stopped by its time limit would cost that limit again to replay.
                 stopped = isinstance(error.original, (RunawayLoop, NoAnswer))
-                if _pictures(item):
-                    _forget_picture(item)  # nothing of an earlier failure stays beside this one
                 page = None if token is None or stopped else _page(item, token, title, replay, hint)
-                drawn = page is not None
                 rep.longrepr = report.learner_error(
                     error,
                     title=title,
@@ -523,9 +520,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         else:
             message = str(error)
             status = "failed" if rep.when == "call" else "error"
-    if rep.when == "call" or (rep.when == "setup" and rep.outcome != "passed"):
-        if not drawn and _pictures(item):
-            _forget_picture(item)
+    if reported:
         _record(item, status, promise, message, hint.id if hint else None, raised, token)
 
 
