@@ -148,12 +148,22 @@ class Explorer:
     """Runs components through crash schedules and checks promises.
 
     ``replay`` (a token) makes every exploration run that one case only.
-    ``hypothesis_settings`` are used by :meth:`random_faults`.
+    ``hypothesis_settings`` are used by :meth:`random_faults`, whose remembered
+    failures are filed under ``database_key`` (the test's own name: see
+    :mod:`harness.example_database`).
     """
 
-    def __init__(self, *, replay: str | None = None, hypothesis_settings: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        replay: str | None = None,
+        hypothesis_settings: Any = None,
+        database_key: str = "",
+    ) -> None:
         self.replay = replay
         self.hypothesis_settings = hypothesis_settings
+        self.database_key = database_key
+        self._generated = 0
         self.runs = 0
         self.explored: Exploration | None = None
         """The last exploration asked of this explorer (see :func:`replay_case`)."""
@@ -259,7 +269,7 @@ class Explorer:
         self._explore(workload, factory, (), promises, generate)
         if self.replay:
             return self._replay(workload, factory, [], promises, generate=generate)
-        from hypothesis import HealthCheck, given, settings
+        from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import strategies as st
 
         crash_points = st.lists(
@@ -274,8 +284,18 @@ class Explorer:
         )
         largest = [0]
         base = self.hypothesis_settings or settings()
+        database = base.database
+        if database is not None:
+            from harness.example_database import Keyed
+
+            self._generated += 1
+            name = getattr(workload, "__name__", "")
+            key = f"{self.database_key}\0{name}\0{self._generated}"
+            database = Keyed(database, key.encode())
         chosen = settings(
             base,
+            database=database,
+            phases=[phase for phase in base.phases if phase is not Phase.explain],
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
             report_multiple_bugs=False,

@@ -51,6 +51,7 @@ from harness.kit import Kit
 from harness.manifest import Manifest, ManifestError
 from harness.targets import NAMED, Target, resolve
 from harness.traces import TraceError
+from harness.watchdog import TestTimedOut, can_limit_real_time, start_real_time_limit
 
 CHAPTER_TIMEOUT = 30.0
 """Real seconds a chapter test may take before it fails as a loop that never ends."""
@@ -137,7 +138,10 @@ def _register_profiles() -> None:
     _profiles_registered = True
     from hypothesis import HealthCheck, Phase, settings
 
-    common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # No explain phase: the report of a failure is its trace and timeline, and explaining
+    # runs every shrinking step under a line tracer, several times slower.
+    phases = [phase for phase in Phase if phase is not Phase.explain]
+    common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=phases)
     settings.register_profile("learner", max_examples=60, **common)
     settings.register_profile(
         "grading", max_examples=100, derandomize=True, database=None, print_blob=False, **common
@@ -260,9 +264,13 @@ def kit(request: pytest.FixtureRequest) -> Iterator[Kit]:
 
         _register_profiles()
         hypothesis_settings = settings.get_profile("learner")
-    explorer = Explorer(replay=config.getoption("replay"), hypothesis_settings=hypothesis_settings)
     hidden = config.getoption("hidden_traces", None)
     target = config.stash[_state]["target"]
+    explorer = Explorer(
+        replay=config.getoption("replay"),
+        hypothesis_settings=hypothesis_settings,
+        database_key=f"{config.rootpath}\0{request.node.nodeid}\0{target.label}",
+    )
     yield Kit(
         target=target,
         traces_dir=Path(request.path).parent / "traces",
@@ -405,6 +413,43 @@ def _roots(item: pytest.Item) -> list[Path]:
     return [item.config.stash[_state]["target"].root]
 
 
+_cancel_timeout = pytest.StashKey[object]()
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: object) -> bool | None:
+    """A chapter test's timeout raises :class:`~harness.watchdog.TestTimedOut`, which
+    Hypothesis lets through, instead of pytest-timeout's ``Failed`` (see the module)."""
+    if not _chapter_of(item) or getattr(settings, "method", "signal") != "signal":
+        return None
+    if not can_limit_real_time():
+        return None
+    detect = not getattr(settings, "disable_debugger_detection", False)
+    item.stash[_cancel_timeout] = start_real_time_limit(
+        float(settings.timeout), paused=_debugging if detect else lambda: False
+    )
+    return True
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool | None:
+    cancel = item.stash.get(_cancel_timeout, None)
+    if cancel is None:
+        return None
+    del item.stash[_cancel_timeout]
+    cancel()
+    return True
+
+
+def _debugging() -> bool:
+    """Whether a debugger (pdb, an IDE's) is attached, as pytest-timeout tells it."""
+    try:
+        from pytest_timeout import is_debugging
+    except ImportError:
+        return False
+    return bool(is_debugging())
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
@@ -504,10 +549,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         elif isinstance(error, (TargetError, ReplayError, TraceError)):
             rep.longrepr = report.title_line(title, "FAILED") + "\n  " + str(error)
             status, message = "failed", str(error)
-        elif call.excinfo.typename == "Failed" and "Timeout" in str(error):
+        elif isinstance(error, TestTimedOut) or (
+            call.excinfo.typename == "Failed" and "Timeout" in str(error)
+        ):
+            seconds = error.seconds if isinstance(error, TestTimedOut) else CHAPTER_TIMEOUT
             rep.longrepr = (
                 report.title_line(title, "TIMEOUT")
-                + f"\n  the test did not finish within {CHAPTER_TIMEOUT:g} s of real time."
+                + f"\n  the test did not finish within {seconds:g} s of real time."
                 "\n  The harness runs in virtual time and never waits, so this is a loop in"
                 "\n  your code that never ends (a retry without a limit, a `while True`)."
             )

@@ -206,6 +206,46 @@ def test_a_loop_that_never_ends_fails_with_a_timeout_message(chapter):
     assert "loop in" in result.stdout.str()
 
 
+SLOW_DRAWS = """
+import time
+from types import SimpleNamespace
+
+import pytest
+from harness.promises import NO_LOSS
+from harness.workloads import payments_queue
+
+
+def slow(spec):
+    time.sleep(0.4)
+    return spec
+
+
+slow_queue = SimpleNamespace(
+    specs=lambda: payments_queue.specs().map(slow),
+    generate=payments_queue.generate,
+    run=payments_queue.run,
+)
+
+
+@pytest.mark.timeout(1)
+@pytest.mark.task(2)
+def test_many_crashes(kit):
+    consumer = kit.component("ch99/consumer.py", "Consumer")
+    kit.random_faults(slow_queue, consumer, [NO_LOSS])
+"""
+
+
+def test_a_timeout_while_hypothesis_draws_a_case_is_a_timeout_not_flaky_data(chapter):
+    """the test's time runs out inside Hypothesis's data generation: TIMEOUT, not 'flaky'"""
+    write_consumer(chapter, ACK_AFTER)
+    (chapter.path / "exercises/ch99/test_ch99.py").write_text(SLOW_DRAWS)
+    result = chapter.runpytest_inprocess("exercises/ch99")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "TIMEOUT" in out and "within 1 s of real time" in out, out[-3000:]
+    assert "Flaky" not in out and "Inconsistent data generation" not in out, out[-3000:]
+
+
 def test_an_unknown_target_lists_the_valid_ones(chapter):
     """--target with a typo is a usage error that names the valid targets"""
     result = chapter.runpytest_inprocess("exercises/ch99", "--target", "solutons")

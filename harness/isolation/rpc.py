@@ -31,6 +31,7 @@ from typing import Any
 
 from harness.isolation import wire
 from harness.isolation.proxy import Info, Method, Proxy, describe
+from harness.watchdog import TestTimedOut
 
 ROOT = 0
 """The id of the object the learner's side serves first: its loader of learner modules."""
@@ -370,6 +371,8 @@ def _forwarded(error: BaseException) -> bool:
     """Exceptions of a harness call that the learner's code gets (a Crash is one of them)."""
     if isinstance(error, Exception):
         return True
+    if isinstance(error, TestTimedOut):
+        return False
     return (type(error).__module__ or "").startswith("harness.")
 
 
