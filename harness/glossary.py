@@ -23,6 +23,8 @@ ANOMALIES: dict[str, str] = {
     "late": "answered or acted on after its deadline had passed",
     "early": "acted on before its time: retried before its wait was over, purged before its "
     "retention had passed",
+    "unexplained": "dead-lettered without saying why: its reason, attempts or failures missing "
+    "or wrong",
 }
 
 

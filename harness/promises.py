@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness import checkers
-from harness.checkers import Verdict
+from harness.checkers import Verdict, retries
 from harness.outcome import Outcome
 
 
@@ -268,4 +268,52 @@ PROJECTION = Promise(
     "each order's projected status is the one its events give when folded in version order, "
     "however duplicated and disordered they came",
     checkers.projection_matches,
+)
+
+
+# -- poison messages (ch06) ---------------------------------------------------------------------
+
+ENDS = Promise(
+    "processed-or-dead",
+    "every message ends captured or in the dead-letter queue: none is lost, none waits or "
+    "loops forever",
+    retries.processed_or_dead,
+)
+WITHIN_ATTEMPTS = Promise(
+    "within-attempts",
+    "no message is tried more than max_attempts times, a try that crashed the consumer included",
+    retries.attempts_within_limit,
+)
+DEAD_LETTER_EXPLAINED = Promise(
+    "dead-letter-explained",
+    "a dead letter says why: x-reason ('permanent' or 'max-attempts'), x-attempts, and the "
+    "times of its first and last failed attempt",
+    retries.dead_letter_explained,
+)
+PERMANENT_NOT_RETRIED = Promise(
+    "permanent-not-retried",
+    "a permanent failure is never tried again: it goes to the dead-letter queue at once",
+    retries.permanent_not_retried,
+)
+TRANSIENT_RECOVERS = Promise(
+    "transient-recovers",
+    "a message whose timeouts stop within its attempts is captured, never dead-lettered",
+    retries.transient_recovers,
+)
+HEALTHY_NOT_HELD = Promise(
+    "others-not-held",
+    "a failing message delays no healthy one: each healthy message is captured within 10 ms "
+    "of its publish, plus 20 ms for each crash of the consumer",
+    retries.others_not_held,
+)
+RETRIES_SPREAD = Promise(
+    "retries-spread",
+    "a retry waits a random time up to its ceiling, min(cap, base * 2 ** (attempt - 1)), so "
+    "retries spread out: no 100 ms window holds more than 160 of them",
+    retries.retries_spread,
+)
+REPLAYED_ONCE = Promise(
+    "replayed-once",
+    "after the fix, every dead-lettered message that is replayed is captured exactly once",
+    retries.replayed_once,
 )

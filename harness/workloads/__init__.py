@@ -29,6 +29,7 @@ _REGISTRY = {
     "outbox-relay": "harness.workloads.outbox_relay",
     "outbox-relays": "harness.workloads.outbox_relays",
     "outbox-cleanup": "harness.workloads.outbox_cleanup",
+    "payments-retry": "harness.workloads.payments_retry",
 }
 
 

@@ -1,0 +1,478 @@
+"""payments-retry: a payments consumer that retries, backs off and dead-letters (ch06).
+
+The order desk publishes one ``CapturePayment`` message per payment to the
+``payments`` queue, a RabbitMQ quorum queue. The learner's consumer gets each
+delivery through ``on_message(delivery)`` and calls the payments service,
+:class:`PaymentService`, which captures the payment. The service behind it is
+ch04's idempotent consumer: it captures each message id once, so a copy of a
+message that was captured already is absorbed.
+
+A call can fail, as the trace says:
+
+- ``fail``: the next attempts of a message time out, ``PaymentFailed`` with
+  ``transient=True`` (it may succeed later);
+- ``decline``: every attempt is declined, ``transient=False``, until the fix;
+- ``crash``: every attempt kills the consumer's process, until the fix;
+- ``fix``: the fix is deployed, and every attempt from then on succeeds.
+
+A message that failed waits in ``payments.wait``: published there with an
+``expiration`` in milliseconds, it waits that long, then the broker
+dead-letters it back to ``payments`` (reason ``expired``). One RabbitMQ queue
+expires messages only at its head, so a short wait would queue behind a long
+one; the world keeps one TTL queue per wait, ``payments.wait.<ms>``, as one
+would declare them on RabbitMQ. A message given up on goes to
+``payments.dead`` with the headers ``x-reason``, ``x-attempts``,
+``x-first-failure`` and ``x-last-failure``. ``payments`` itself dead-letters
+to ``payments.dead`` past RabbitMQ 4's default delivery limit, 20 returns: a
+last safety net, whose dead letters carry no reason of the consumer's.
+
+The consumer is built as ``factory(channel=..., payments=..., store=...,
+random=..., max_attempts=..., base=..., cap=...)``; ``random`` is
+:class:`Jitter`, drawing from the world's seeded generator. For a ``replay``
+step a second component, the replayer, is built as ``factory(channel=...,
+store=...)`` and consumes ``payments.dead`` from then on: pass both as
+:class:`WithReplayer`.
+
+The effect that counts is a capture, keyed by its payment: ``"o-1 (m1)"``
+(the order and the message id of the trace). A payment captured under two
+message ids is *duplicated*.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from harness.broker import Message
+from harness.broker_settings import RABBITMQ_4
+from harness.clock import EPOCH
+from harness.faults import Gate, Schedule
+from harness.gateway import PaymentFailed
+from harness.outcome import Outcome
+from harness.ports import Channel, Store
+from harness.scheduler import BudgetExceeded
+from harness.timeline import Timeline
+from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
+from harness.workloads.payments_inbox import message_key
+from harness.workloads.play import add_panels, attach, outcome_of, schedule_steps
+from harness.world import Component, World
+
+NAME = "payments-retry"
+QUEUE = "payments"
+WAIT = "payments.wait"
+DEAD = "payments.dead"
+SETTINGS = replace(RABBITMQ_4, unroutable="raise")
+"""RabbitMQ 4's broker (ready messages handed out at once, quorum queues limited to 20
+returns), except that a publish to a queue that does not exist is an error, not a drop."""
+
+SECONDS = ((int, float), "a number of seconds > 0", 0.001)
+MAX_ATTEMPTS, BASE, CAP = 5, 0.050, 1.0
+
+VOCABULARY = Vocabulary(
+    actions={
+        "publish": {"id": STRING, "order": STRING, "amount": NUMBER},
+        "burst": {"count": POSITIVE, "fail": POSITIVE},
+        "fail": {"id": STRING, "times": POSITIVE},
+        "decline": {"id": STRING},
+        "crash": {"id": STRING},
+        "fix": {},
+        "replay": {},
+    },
+    settings={
+        "prefetch": (POSITIVE, 1),
+        "max_attempts": (POSITIVE, MAX_ATTEMPTS),
+        "base": (SECONDS, BASE),
+        "cap": (SECONDS, CAP),
+    },
+)
+
+
+@dataclass(frozen=True)
+class WithReplayer:
+    """The two components of a replay: the learner's consumer and its replayer."""
+
+    consumer: Callable[..., Any]
+    replayer: Callable[..., Any]
+
+
+class Jitter:
+    """The world's seeded random, for the consumer's jitter: the same draws on every run.
+
+    It never reaches the world, so it is no crash point.
+    """
+
+    __twm_port__ = True
+    __slots__ = ("_source",)
+
+    def __init__(self, source: _random.Random) -> None:
+        self._source = source
+
+    def uniform(self, a: float, b: float) -> float:
+        """A number drawn uniformly between ``a`` and ``b``."""
+        return self._source.uniform(a, b)
+
+    def random(self) -> float:
+        """A number drawn uniformly from [0, 1)."""
+        return self._source.random()
+
+
+class Service:
+    """The payments service behind the port: it captures, fails as the trace says, and
+    remembers every call (the checkers read ``calls``)."""
+
+    def __init__(self, timeline: Timeline, now: Callable[[], float]) -> None:
+        self.timeline = timeline
+        self.now = now
+        self.timeouts: dict[str, int] = {}
+        self.declined: set[str] = set()
+        self.crashing: set[str] = set()
+        self.captured: set[str] = set()
+        self.effects: dict[str, list[int]] = {}
+        self.keys: dict[tuple[str, float], str] = {}
+        """(order, amount) → the key of the trace's payment: a copy under another id is
+        the same payment."""
+        self.calls: dict[str, list[tuple[float, str]]] = {}
+        """message id → (time, "captured" | "absorbed" | "transient" | "permanent" | "crash")."""
+
+    def fix(self) -> None:
+        self.timeouts.clear()
+        self.declined.clear()
+        self.crashing.clear()
+
+    def capture(self, gate: Gate, message_id: str, order_id: str, amount: float) -> None:
+        actor = gate.actor
+        record = self.calls.setdefault(message_id, []).append
+        what = f"capture {message_id} ({order_id})"
+        if message_id in self.crashing:
+            record((self.now(), "crash"))
+            self.timeline.record(self.now(), actor, "payments", what + " → the process dies")
+            gate._strike(f"in capture {message_id}: the payment library killed the process")
+        if message_id in self.declined:
+            record((self.now(), "permanent"))
+            self.timeline.record(self.now(), actor, "payments", what + " → declined")
+            raise PaymentFailed(
+                f"the card of {order_id} was declined capturing {message_id} (permanent: do not "
+                "try again)",
+                order_id=order_id,
+                transient=False,
+            )
+        if self.timeouts.get(message_id, 0):
+            self.timeouts[message_id] -= 1
+            record((self.now(), "transient"))
+            self.timeline.record(self.now(), actor, "payments", what + " → timeout")
+            raise PaymentFailed(
+                f"the payment gateway timed out capturing {message_id} (transient: try again)",
+                order_id=order_id,
+                transient=True,
+            )
+        if message_id in self.captured:
+            record((self.now(), "absorbed"))
+            self.timeline.record(self.now(), actor, "payments", what + ": a copy, absorbed")
+            return
+        self.captured.add(message_id)
+        record((self.now(), "captured"))
+        key = self.keys.get((order_id, amount)) or message_key(order_id, message_id)
+        self.effects.setdefault(key, []).append(len(self.timeline))
+        self.timeline.record(self.now(), actor, "payments", f"{what} {amount:g}")
+
+
+class PaymentService:
+    """The payments service: ``capture(message_id, order_id, amount)``.
+
+    It captures each message id once: a copy of a message already captured is
+    absorbed. It raises :class:`~harness.ports.PaymentFailed` when it fails:
+    ``transient=True`` may succeed if tried again later, ``transient=False``
+    never will. It may also kill your process: a crash, as the harness's.
+    """
+
+    __twm_port__ = True
+    __slots__ = ("_service", "_gate")
+
+    def __init__(self, service: Service, gate: Gate) -> None:
+        self._service = service
+        self._gate = gate
+
+    def capture(self, message_id: str, order_id: str, amount: float) -> None:
+        """Capture ``amount`` for ``order_id``, as message ``message_id``."""
+        service, gate = self._service, self._gate
+        gate.call(
+            f"capture {message_id}", lambda: service.capture(gate, message_id, order_id, amount)
+        )
+
+
+def _declare(broker: Any) -> None:
+    dead_letter = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": DEAD}
+    broker.declare_queue(QUEUE, arguments={"x-queue-type": "quorum", **dead_letter})
+    broker.declare_queue(DEAD, arguments={"x-queue-type": "quorum"})
+
+
+def _wait_queue(broker: Any, expiration: int) -> str:
+    """The TTL queue of one wait: its messages expire back to ``payments`` in order."""
+    name = f"{WAIT}.{expiration}"
+    broker.declare_queue(
+        name,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-message-ttl": expiration,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": QUEUE,
+        },
+    )
+    return name
+
+
+def run(
+    factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
+) -> Outcome:
+    """Play ``trace`` against the consumer (and replayer) built by ``factory``."""
+    if isinstance(factory, WithReplayer):
+        consumer_factory, replayer_factory = factory.consumer, factory.replayer
+    else:
+        consumer_factory, replayer_factory = factory, None
+    messages = _messages(trace)
+    tries = messages * trace.settings.get("max_attempts", MAX_ATTEMPTS)
+    world = World(
+        seed=schedule.seed,
+        crashes=schedule.crashes,
+        freezer=freezer,
+        call_limit=1_000 + 40 * tries,
+    )
+    attach(world)
+    timeline, scheduler = world.timeline, world.scheduler
+    broker = world.broker
+    broker.settings = SETTINGS
+    _declare(broker)
+    service = Service(timeline, world.now)
+    jitter = _random.Random(f"jitter {schedule.seed}")
+    accepted: dict[str, str] = {}
+    published: dict[str, float] = {}
+    dead_letters: list[tuple[float, str, dict[str, Any]]] = []
+    replays: list[tuple[float, str]] = []
+    sent = broker.publish
+
+    def publish(queue: str, message: Message) -> bool:
+        if queue == WAIT:
+            if message.expiration is None:
+                raise ValueError(
+                    f"a message waits in {WAIT} for its own expiration: publish "
+                    f"{message.message_id} there with expiration=<milliseconds>"
+                )
+            queue = _wait_queue(broker, message.expiration)
+        elif queue == DEAD:
+            dead_letters.append((world.now(), message.message_id, dict(message.headers)))
+        elif queue == QUEUE and message.message_id in dead_ids():
+            replays.append((world.now(), message.message_id))
+        return sent(queue, message)
+
+    broker.publish = publish
+
+    def dead_ids() -> set[str]:
+        return {mid for _, mid, _ in dead_letters} | {m.message_id for m in _in(DEAD)}
+
+    def _in(queue: str) -> list[Message]:
+        return broker.ready(queue) + broker.unacked(queue)
+
+    def publish_step(args: dict[str, Any]) -> None:
+        mid, order = args["id"], args["order"]
+        _publish(mid, order, args["amount"])
+
+    def _publish(mid: str, order: str, amount: float) -> None:
+        message = Message(mid, {"order_id": order, "amount": amount}, summary=f" ({order})")
+        sent(QUEUE, message)
+        accepted[mid] = service.keys[(order, amount)] = message_key(order, mid)
+        published.setdefault(mid, world.now())
+        timeline.record(world.now(), "producer", "broker", f"publish {mid} ({order})")
+
+    def burst(args: dict[str, Any]) -> None:
+        for n in range(1, args["count"] + 1):
+            service.timeouts[f"m{n}"] = args["fail"]
+            _publish(f"m{n}", f"o-{n}", n)
+        timeline.record(
+            world.now(), "harness", "payments", f"each of them times out {args['fail']} times"
+        )
+
+    def fail(args: dict[str, Any]) -> None:
+        service.timeouts[args["id"]] = service.timeouts.get(args["id"], 0) + args["times"]
+
+    def decline(args: dict[str, Any]) -> None:
+        service.declined.add(args["id"])
+
+    def crash(args: dict[str, Any]) -> None:
+        service.crashing.add(args["id"])
+
+    fixed: list[float] = []
+
+    def fix(args: dict[str, Any]) -> None:
+        service.fix()
+        fixed.append(world.now())
+        timeline.record(world.now(), "harness", "payments", "the fix is deployed")
+
+    prefetch = trace.settings.get("prefetch", 1)
+    settings = {key: trace.settings[key] for key in ("max_attempts", "base", "cap")}
+
+    def start(host: Component) -> None:
+        state = broker.open_channel(host.name, prefetch=prefetch)
+        host.on_crash(lambda: broker.close_channel(state, reason=f"{host.name} {host.stop_reason}"))
+        conn = world.database.connect()
+        host.on_crash(conn.close)
+        channel = Channel(broker, state, host.gate, timeline)
+        store = Store(conn, host.gate, timeline, world.now)
+        instance = consumer_factory(
+            channel=channel,
+            payments=PaymentService(service, host.gate),
+            store=store,
+            random=Jitter(jitter),
+            **settings,
+        )
+        on_message = instance.on_message
+        broker.consume(state, QUEUE, lambda delivery: host.invoke(on_message, delivery))
+
+    def start_replayer(host: Component) -> None:
+        state = broker.open_channel(host.name, prefetch=1)
+        host.on_crash(lambda: broker.close_channel(state, reason=f"{host.name} {host.stop_reason}"))
+        conn = world.database.connect()
+        host.on_crash(conn.close)
+        channel = Channel(broker, state, host.gate, timeline)
+        store = Store(conn, host.gate, timeline, world.now)
+        instance = replayer_factory(channel=channel, store=store)
+        on_message = instance.on_message
+        broker.consume(state, DEAD, lambda delivery: host.invoke(on_message, delivery))
+
+    consumer = world.host("consumer", start, under_test=replayer_factory is None)
+    tested = consumer
+    if replayer_factory is not None:
+        tested = world.host("replayer", start_replayer)
+
+    def replay(args: dict[str, Any]) -> None:
+        if replayer_factory is None:
+            raise ValueError(f"{trace.name} replays: run it with WithReplayer(consumer, replayer)")
+        tested.start()
+
+    schedule_steps(
+        scheduler,
+        trace.steps,
+        {
+            "publish": publish_step,
+            "burst": burst,
+            "fail": fail,
+            "decline": decline,
+            "crash": crash,
+            "fix": fix,
+            "replay": replay,
+        },
+    )
+    scheduler.at(0.0, consumer.start, priority=2)
+    add_panels(world, lambda: _panels(service))
+    notes: dict[str, Any] = {}
+    try:
+        world.run(max_events=1_000 + 40 * tries)
+    except BudgetExceeded as error:
+        notes["budget"] = str(error)
+    waiting = [m.message_id for q in _queues(broker) for m in _in(q)]
+    if replayer_factory is not None:
+        waiting += [m.message_id for m in _in(DEAD)]
+    world.stop()
+    final_dead = [(m.message_id, dict(m.headers)) for m in _in(DEAD)]
+    notes.update(
+        calls=service.calls,
+        published=published,
+        dead_letters=dead_letters,
+        final_dead=final_dead,
+        replays=replays,
+        fixed=fixed[0] if fixed else None,
+        failing=_failing(trace),
+        consumer_crashes=consumer.crashes,
+        epoch=EPOCH.timestamp(),
+        **settings,
+    )
+    world.close()
+    return outcome_of(
+        world,
+        tested,
+        trace,
+        schedule,
+        accepted=accepted,
+        effects=service.effects,
+        unsettled=sorted(set(waiting)),
+        effect="captured",
+        notes=notes,
+    )
+
+
+def _messages(trace: Trace) -> int:
+    return sum(
+        step.args["count"] if step.action == "burst" else step.action == "publish"
+        for step in trace.steps
+    )
+
+
+def _queues(broker: Any) -> list[str]:
+    """``payments`` and every wait queue the run declared."""
+    return [QUEUE] + sorted(q for q in broker._queues if q.startswith(WAIT + "."))
+
+
+def _failing(trace: Trace) -> dict[str, tuple[str, int]]:
+    """Each message the trace makes fail: id → its kind ("transient", "permanent" or
+    "crash") and how many timeouts it has."""
+    failing: dict[str, tuple[str, int]] = {}
+    for step in trace.steps:
+        args = step.args
+        if step.action == "burst":
+            for n in range(1, args["count"] + 1):
+                failing[f"m{n}"] = ("transient", args["fail"])
+        elif step.action == "fail":
+            kind, times = failing.get(args["id"], ("transient", 0))
+            failing[args["id"]] = (kind, times + args["times"])
+        elif step.action in ("decline", "crash"):
+            kind = "permanent" if step.action == "decline" else "crash"
+            failing[args["id"]] = (kind, failing.get(args["id"], ("", 0))[1])
+    return failing
+
+
+def _panels(service: Service) -> list:
+    from harness.debugger.panel import Panel
+
+    rows = [
+        (mid, len(calls), ", ".join(how for _, how in calls[-4:]))
+        for mid, calls in sorted(service.calls.items())
+    ]
+    return [
+        Panel(
+            "payments service",
+            ("message", "calls", "last results"),
+            rows,
+            "each call the consumer made to capture a message, and how it ended",
+        )
+    ]
+
+
+def generate(spec: tuple[int, ...], **settings: Any) -> Trace:
+    """A trace of ``len(spec)`` messages; message i times out ``spec[i]`` times.
+
+    >>> [s.action for s in generate((0, 2)).steps]
+    ['publish', 'fail', 'publish']
+    """
+    steps = []
+    for index, failures in enumerate(spec, start=1):
+        if failures:
+            steps.append(Step(0.0, "fail", {"id": f"m{index}", "times": failures}))
+        args = {"id": f"m{index}", "order": f"o-{(index + 1) // 2}", "amount": 10 * index}
+        steps.append(Step(0.0, "publish", args))
+    merged = {"prefetch": 1, "max_attempts": MAX_ATTEMPTS, "base": BASE, "cap": CAP, **settings}
+    return Trace(
+        name="gen:" + ".".join(str(f) for f in spec),
+        title=f"{len(spec)} generated message" + ("s" if len(spec) != 1 else ""),
+        story="Drawn by Hypothesis: messages, timeouts and crashes.",
+        workload=NAME,
+        steps=tuple(steps),
+        settings=merged,
+    )
+
+
+def specs(*, max_messages: int = 4, max_failures: int = 8):
+    """A Hypothesis strategy for ``generate``'s spec (shrinks towards one healthy message)."""
+    from hypothesis import strategies as st
+
+    return st.lists(st.integers(0, max_failures), min_size=1, max_size=max_messages).map(tuple)
