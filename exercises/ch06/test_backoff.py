@@ -22,5 +22,9 @@ def test_no_healthy_payment_waits_behind_a_poison_one(kit):
 def test_retries_spread_out_when_1000_payments_fail_at_once(kit):
     """retries wait a random time up to their ceiling, and spread out when 1,000 fail at once"""
     consumer = kit.component(MODULE, NAME)
-    traces = kit.traces("outage-past-the-budget") + kit.traces("thousand-fail-at-once")
+    traces = [
+        *kit.traces("outage-past-the-budget"),
+        *kit.traces("twenty-fail-at-once"),
+        *kit.traces("thousand-fail-at-once"),
+    ]
     kit.once(payments_retry, consumer, traces, [ENDS, RETRIES_SPREAD])

@@ -67,6 +67,10 @@ SETTINGS = replace(RABBITMQ_4, unroutable="raise")
 """RabbitMQ 4's broker (ready messages handed out at once, quorum queues limited to 20
 returns), except that a publish to a queue that does not exist is an error, not a drop."""
 
+WATCHED = 100
+"""The most messages of a run that the debugger watches step by step: past it, the state
+after each of some 15,000 steps would take half a minute to draw, so the page is not drawn."""
+
 SECONDS = ((int, float), "a number of seconds > 0", 0.001)
 MAX_ATTEMPTS, BASE, CAP = 5, 0.050, 1.0
 
@@ -237,9 +241,10 @@ def run(
         seed=schedule.seed,
         crashes=schedule.crashes,
         freezer=freezer,
-        call_limit=1_000 + 40 * tries,
+        call_limit=2_000 + 100 * tries,
     )
-    attach(world)
+    if messages <= WATCHED:
+        attach(world)
     timeline, scheduler = world.timeline, world.scheduler
     broker = world.broker
     broker.settings = SETTINGS
@@ -345,7 +350,10 @@ def run(
     if replayer_factory is not None:
         tested = world.host("replayer", start_replayer)
 
+    replayed: list[float] = []
+
     def replay(args: dict[str, Any]) -> None:
+        replayed.append(world.now())
         if replayer_factory is None:
             raise ValueError(f"{trace.name} replays: run it with WithReplayer(consumer, replayer)")
         tested.start()
@@ -382,6 +390,7 @@ def run(
         final_dead=final_dead,
         replays=replays,
         fixed=fixed[0] if fixed else None,
+        replayed=replayed[0] if replayed else None,
         failing=_failing(trace),
         consumer_crashes=consumer.crashes,
         epoch=EPOCH.timestamp(),
