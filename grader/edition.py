@@ -5,8 +5,9 @@ This repository is the teacher's and author's edition. The learner edition
 answers away. A file is in it when its top-level entry is one of
 :data:`SHIPPED` and no part of its path is an answer or an author's page
 (:data:`WITHHELD`): so ``solutions/``, ``tests/`` (the own suite and its
-mutants), ``bench/``, ``grading/``, ``docs/``, ``.ci/`` and anything an author
-adds at the top level stay out unless listed here.
+mutants), ``bench/``, ``grading/``, ``.ci/``, the docs pages written for teachers
+and authors, and anything an author adds at the top level stay out unless
+listed here. The docs pages that learner-facing text links to ship.
 
 Two files are rewritten for learners (:func:`for_learners`): ``README.md``
 loses the sections for teachers and authors, and ``pyproject.toml``'s
@@ -42,6 +43,8 @@ SHIPPED = (
     "harness/",
     "grader/",
     "README.md",
+    "docs/real-world.md",
+    "docs/broker.md",
     "pyproject.toml",
     ".gitignore",
     ".github/workflows/classroom.yml",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,16 @@ from grader.errors import GradingError
 from grader.grade import grade_submission
 
 KIT = pristine.default_root()
-TEACHER_ONLY = ("solutions/", "tests/", "bench/", "grading/", ".ci/", "docs/")
+TEACHER_ONLY = (
+    "solutions/",
+    "tests/",
+    "bench/",
+    "grading/",
+    ".ci/",
+    "docs/grading.md",
+    "docs/performance.md",
+)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +93,21 @@ def test_the_edition_holds_no_answers_and_what_a_learner_needs(kit: Path, releas
         names = sorted(n.removeprefix("edition/") for n in archive.namelist())
         assert names == sorted(shipped)
         assert archive.read("edition/exercises/info.toml") == shipped["exercises/info.toml"]
+
+
+def test_every_link_in_the_edition_s_pages_reaches_a_file_it_holds(released):
+    """a learner who follows a relative link in a README or docs page of the edition finds
+    its file there (the chapters' real-world facts, the broker's page)"""
+    folder, _ = released
+    dead = []
+    for page in sorted(folder.rglob("*.md")):
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith(("#", "mailto:")):
+                continue
+            if not (page.parent / target.split("#")[0]).exists():
+                dead.append(f"{page.relative_to(folder)} -> {target}")
+    assert dead == []
+    assert (folder / "docs" / "real-world.md").is_file()
 
 
 def test_stubs_tests_and_traces_are_the_kits_own(kit: Path, released):
