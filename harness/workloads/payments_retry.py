@@ -212,9 +212,12 @@ def _declare(broker: Any) -> None:
     broker.declare_queue(DEAD, arguments={"x-queue-type": "quorum"})
 
 
-def _wait_queue(broker: Any, expiration: int) -> str:
+def _wait_queue(broker: Any, expiration: int, declared: set[str]) -> str:
     """The TTL queue of one wait: its messages expire back to ``payments`` in order."""
     name = f"{WAIT}.{expiration}"
+    if name in declared:
+        return name
+    declared.add(name)
     broker.declare_queue(
         name,
         arguments={
@@ -256,6 +259,7 @@ def run(
     dead_letters: list[tuple[float, str, dict[str, Any]]] = []
     replays: list[tuple[float, str]] = []
     sent = broker.publish
+    waits: set[str] = set()
 
     def publish(queue: str, message: Message) -> bool:
         if queue == WAIT:
@@ -264,7 +268,7 @@ def run(
                     f"a message waits in {WAIT} for its own expiration: publish "
                     f"{message.message_id} there with expiration=<milliseconds>"
                 )
-            queue = _wait_queue(broker, message.expiration)
+            queue = _wait_queue(broker, message.expiration, waits)
         elif queue == DEAD:
             dead_letters.append((world.now(), message.message_id, dict(message.headers)))
         elif queue == QUEUE and message.message_id in dead_ids():
@@ -378,7 +382,9 @@ def run(
         world.run(max_events=1_000 + 40 * tries)
     except BudgetExceeded as error:
         notes["budget"] = str(error)
-    waiting = [m.message_id for q in _queues(broker) for m in _in(q)]
+    # The wait queues have no consumer: what they hold is ready, never unacked.
+    waiting = [m.message_id for q in [QUEUE, *sorted(waits)] for m in broker.ready(q)]
+    waiting += [m.message_id for m in broker.unacked(QUEUE)]
     if replayer_factory is not None:
         waiting += [m.message_id for m in _in(DEAD)]
     world.stop()
@@ -415,11 +421,6 @@ def _messages(trace: Trace) -> int:
         step.args["count"] if step.action == "burst" else step.action == "publish"
         for step in trace.steps
     )
-
-
-def _queues(broker: Any) -> list[str]:
-    """``payments`` and every wait queue the run declared."""
-    return [QUEUE] + sorted(q for q in broker._queues if q.startswith(WAIT + "."))
 
 
 def _failing(trace: Trace) -> dict[str, tuple[str, int]]:

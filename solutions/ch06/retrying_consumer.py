@@ -44,25 +44,21 @@ class RetryingConsumer:
         )
 
     def on_message(self, delivery: Delivery) -> None:
-        rows = self.store.execute(
-            "SELECT attempts, first_failure, last_failure FROM attempts WHERE message_id = ?",
-            (delivery.message_id,),
-        )
-        attempts, first, last = rows[0] if rows else (0, None, None)
-        if attempts >= self.max_attempts:
-            # Every attempt is spent, the last one crashed the process: never try it again.
-            self.dead_letter(delivery, "max-attempts", attempts, first, last)
-            return
         now = time.time()
         # Count the attempt and commit it before trying: a crash in the handler still counts.
-        self.store.execute(
+        # Past the maximum the count goes on, but the time of the last attempt stays.
+        ((attempts, first, last),) = self.store.execute(
             "INSERT INTO attempts VALUES (?, 1, ?, ?) ON CONFLICT (message_id) DO UPDATE "
-            "SET attempts = attempts + 1, last_failure = excluded.last_failure",
-            (delivery.message_id, now, now),
+            "SET attempts = attempts + 1, last_failure = CASE WHEN attempts < ? "
+            "THEN excluded.last_failure ELSE last_failure END "
+            "RETURNING attempts, first_failure, last_failure",
+            (delivery.message_id, now, now, self.max_attempts),
         )
         self.store.commit()
-        attempts += 1
-        first = now if first is None else first
+        if attempts > self.max_attempts:
+            # Every attempt is spent, the last one crashed the process: never try it again.
+            self.dead_letter(delivery, "max-attempts", self.max_attempts, first, last)
+            return
         body = delivery.body
         try:
             self.payments.capture(delivery.message_id, body["order_id"], body["amount"])
