@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.promises import ENDS, HEALTHY_NOT_HELD, RETRIES_SPREAD
+from harness.promises import ENDS, HEALTHY_NOT_HELD, NO_SWALLOW, RETRIES_SPREAD, TRANSIENT_RECOVERS
 from harness.workloads import payments_retry
 
 MODULE, NAME = "ch06/retrying_consumer.py", "RetryingConsumer"
@@ -28,3 +28,16 @@ def test_retries_spread_out_when_1000_payments_fail_at_once(kit):
         *kit.traces("thousand-fail-at-once"),
     ]
     kit.once(payments_retry, consumer, traces, [ENDS, RETRIES_SPREAD])
+
+
+@pytest.mark.task(3)
+@pytest.mark.points(1)
+def test_a_payment_waiting_for_its_retry_is_never_lost(kit):
+    """a payment on its way to the wait queue and back is never lost, whatever single crash"""
+    consumer = kit.component(MODULE, NAME)
+    kit.every_single_crash(
+        payments_retry,
+        consumer,
+        kit.traces("transient-clears-on-3"),
+        [NO_SWALLOW, ENDS, TRANSIENT_RECOVERS],
+    )

@@ -138,7 +138,15 @@ def dead_letter_explained(outcome: Outcome) -> Verdict:
             wrong.append(f"{mid}'s dead letter at t={at:.3f} {problem}")
     told = {mid for _, mid, _ in notes["dead_letters"]}
     for mid, headers in notes["final_dead"]:
-        if mid not in told and "x-reason" not in headers:
+        if mid in told or "x-reason" in headers:
+            continue
+        if headers.get("x-first-death-reason") == "rejected":
+            wrong.append(
+                f"{mid} was rejected into payments.dead (nack or reject with requeue=False), "
+                "so the broker dead-lettered it with no x-reason: publish the dead letter "
+                "yourself, with its headers"
+            )
+        else:
             wrong.append(
                 f"{mid} was dead-lettered by the broker itself, past the delivery limit of "
                 "payments (20 returns), with no x-reason of yours"
