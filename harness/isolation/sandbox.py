@@ -33,11 +33,15 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 LEARNER_USER = "twm-learner"
 """The unprivileged account learner code runs as when the grader is root."""
+RETRY_USERADD = (0, 1, 9, 10)
+"""useradd's exit codes after which the account may yet appear: made; /etc/passwd locked by
+another useradd; made by another one meanwhile; /etc/group locked."""
 TMP_MEGABYTES = 64
 """Size of the learner's private /tmp under bubblewrap."""
 MODES = ("auto", "require", "none")
@@ -119,20 +123,25 @@ def account() -> Account | None:
         return None
     import pwd
 
-    for attempt in range(2):
+    # Several graders (a batch's jobs, parallel test processes) may make it at once: useradd
+    # then refuses while another holds /etc/passwd's lock, and the account appears soon after.
+    for attempt in range(10):
         try:
             entry = pwd.getpwnam(LEARNER_USER)
             return Account(LEARNER_USER, entry.pw_uid, entry.pw_gid)
         except KeyError:
-            if attempt:
-                break
+            pass
         useradd = shutil.which("useradd")
-        if useradd:
-            subprocess.run(
-                [useradd, "--system", "--no-create-home", "--user-group"]
-                + ["--shell", "/usr/sbin/nologin", LEARNER_USER],
-                capture_output=True,
-            )
+        if not useradd:
+            break
+        made = subprocess.run(
+            [useradd, "--system", "--no-create-home", "--user-group"]
+            + ["--shell", "/usr/sbin/nologin", LEARNER_USER],
+            capture_output=True,
+        )
+        if made.returncode not in RETRY_USERADD:
+            break
+        time.sleep(0.05 * (attempt + 1))
     try:  # no useradd, or it failed: the conventional account without rights
         entry = pwd.getpwnam("nobody")
     except KeyError:
