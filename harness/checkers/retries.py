@@ -8,6 +8,18 @@ headers)`` of each publish to ``payments.dead``), ``final_dead`` (what
 timeouts)`` of the trace), ``fixed`` (when the fix came), ``max_attempts``,
 ``base``, ``cap``, ``replayed`` (when the replay started), ``consumer_crashes`` and
 ``epoch`` (``time.time()`` at virtual time 0).
+
+>>> from harness.outcome import Outcome
+>>> notes = {"calls": {"m1": [(0.001, "transient"), (0.02, "captured")]},
+...          "published": {"m1": 0.0}, "dead_letters": [], "final_dead": [],
+...          "failing": {"m1": ("transient", 1)}, "fixed": None, "replayed": None,
+...          "max_attempts": 3, "base": 0.05, "cap": 1.0, "consumer_crashes": 0, "epoch": 0.0}
+>>> outcome = Outcome(accepted={"m1": "o-1 (m1)"}, effects={"o-1 (m1)": [5]}, notes=notes)
+>>> processed_or_dead(outcome).holds, retries_spread(outcome).holds
+(True, True)
+>>> notes["calls"]["m1"] = [(0.001, "transient")] * 4
+>>> attempts_within_limit(outcome).observed
+'m1 was tried 4 times, and never dead-lettered: more than max_attempts = 3 (overflowed)'
 """
 
 from __future__ import annotations
