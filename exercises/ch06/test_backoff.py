@@ -38,6 +38,6 @@ def test_a_payment_waiting_for_its_retry_is_never_lost(kit):
     kit.every_single_crash(
         payments_retry,
         consumer,
-        kit.traces("transient-clears-on-3"),
+        kit.traces("one-timeout"),
         [NO_SWALLOW, ENDS, TRANSIENT_RECOVERS],
     )
