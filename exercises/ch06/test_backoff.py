@@ -2,7 +2,14 @@
 
 import pytest
 
-from harness.promises import ENDS, HEALTHY_NOT_HELD, NO_SWALLOW, RETRIES_SPREAD, TRANSIENT_RECOVERS
+from harness.promises import (
+    ENDS,
+    HEALTHY_NOT_HELD,
+    NO_DUPLICATE,
+    NO_SWALLOW,
+    RETRIES_SPREAD,
+    TRANSIENT_RECOVERS,
+)
 from harness.workloads import payments_retry
 
 MODULE, NAME = "ch06/retrying_consumer.py", "RetryingConsumer"
@@ -33,11 +40,12 @@ def test_retries_spread_out_when_1000_payments_fail_at_once(kit):
 @pytest.mark.task(3)
 @pytest.mark.points(1)
 def test_a_payment_waiting_for_its_retry_is_never_lost(kit):
-    """a payment on its way to the wait queue and back is never lost, whatever single crash"""
+    """a payment on its way to the wait queue and back is never lost nor captured twice,
+    whatever single crash"""
     consumer = kit.component(MODULE, NAME)
     kit.every_single_crash(
         payments_retry,
         consumer,
         kit.traces("one-timeout"),
-        [NO_SWALLOW, ENDS, TRANSIENT_RECOVERS],
+        [NO_SWALLOW, ENDS, TRANSIENT_RECOVERS, NO_DUPLICATE],
     )

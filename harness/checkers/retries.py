@@ -79,13 +79,10 @@ def _end(notes: Mapping[str, Any], mid: str) -> float:
 def processed_or_dead(outcome: Outcome) -> Verdict:
     """Every message ends captured or in ``payments.dead``; nothing waits or is lost."""
     notes = outcome.notes
-    captured = {
-        mid for mid, calls in notes["calls"].items() if any(h == "captured" for _, h in calls)
-    }
     dead = _dead_ids(notes)
     stuck, lost = [], []
     for mid in sorted(outcome.accepted, key=_order):
-        if mid in captured or mid in dead:
+        if outcome.applied(outcome.accepted[mid]) or mid in dead:
             continue
         (stuck if mid in outcome.unsettled or "budget" in notes else lost).append(mid)
     if not stuck and not lost:
