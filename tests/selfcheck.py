@@ -17,6 +17,10 @@ EXERCISES = ROOT / "exercises"
 """The chapters' tests, traces and manifest; the stubs are pristine_copy.exercises()'s."""
 SOLUTIONS = ROOT / "solutions"
 MUTANTS = ROOT / "tests" / "mutants"
+_BYTECODE = tempfile.TemporaryDirectory(prefix="twm-selfcheck-bytecode-")
+"""Where the self-check's runs keep compiled modules and pytest's rewritten asserts, shared
+between them: the harness is compiled once per session, not once per run (the code is the
+kit's own and the mutants', never a learner's). Removed when the session ends."""
 
 
 def chapters() -> list[str]:
@@ -91,7 +95,9 @@ def run_chapter(chapter: str, target: str | Path, *extra: str) -> list[dict]:
         ]
         # Only the kit's own plugins: others installed beside it (e.g. by jupyter) cost a
         # second of start-up per run, and the self-check starts one run per mutant.
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": _BYTECODE.name}
+        env |= {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
         if not results.exists():
             raise AssertionError(
