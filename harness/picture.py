@@ -2,7 +2,8 @@
 
 On top, the test, the promise broken and what was observed. Below, one
 lifeline per actor, one arrow per step (top to bottom in time order; a loop's
-repeats counted on one row, as the text timeline counts them), a red
+repeats counted on one row, and a long run cut to its beginning, its end and
+what surrounds its marks and crashes, as the text timeline shows them), a red
 cross where a crash struck, and the verdict's marks in red in a margin of
 their own, level with their steps. An arrow's label fits between its lifelines (the columns are
 as wide as the longest one needs, up to a limit; a label cut to fit shows
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.timeline import Repeat, Step, Timeline, notice, repeats
+from harness.timeline import Repeat, Step, Timeline, cut, left_out, notice, repeats
 
 CHAR = 7.3
 """Width of one character of the 12 px monospace font, in pixels (a little generous)."""
@@ -86,10 +87,15 @@ def sequence_svg(
         )
     for line, (row, repeat) in enumerate(rows):
         y = top + line * ROW + ROW // 2
-        if repeat is not None:  # a loop's repeats, counted on one row of their own
+        if repeat is not None:  # a loop's repeats, or steps left out, on one row of their own
+            words = (
+                left_out(repeat.start, repeat.stop)
+                if isinstance(repeat, range)
+                else notice(repeat, steps)
+            )
             out.append(
                 f'<text x="{LEFT - 60}" y="{y + 4}" fill="#666" font-style="italic">'
-                f"{escape(notice(repeat, steps))}</text>"
+                f"{escape(words)}</text>"
             )
             continue
         step = steps[row]
@@ -121,11 +127,12 @@ def sequence_svg(
     return "\n".join(out)
 
 
-def _rows(steps: list[Step], marks: dict[int, str]) -> list[tuple[int, Repeat | None]]:
-    """The rows to draw: a step's index, or a loop's repeats as one row (as the text
-    timeline shows them; a marked step is always drawn)."""
+def _rows(steps: list[Step], marks: dict[int, str]) -> list[tuple[int, Repeat | range | None]]:
+    """The rows to draw: a step's index, a loop's repeats as one row, or the steps a long
+    timeline leaves out as one row (as the text timeline shows them; a marked step and a
+    crash are always drawn)."""
     collapsed = {r.start + r.length: r for r in repeats(steps, keep=marks)}
-    rows: list[tuple[int, Repeat | None]] = []
+    rows: list[tuple[int, Repeat | range | None]] = []
     index = 0
     while index < len(steps):
         if index in collapsed:
@@ -134,7 +141,20 @@ def _rows(steps: list[Step], marks: dict[int, str]) -> list[tuple[int, Repeat | 
         else:
             rows.append((index, None))
             index += 1
-    return rows
+    kept = [n for n, (row, more) in enumerate(rows) if more is None and _kept(row, steps, marks)]
+    drawn: list[tuple[int, Repeat | range | None]] = []
+    for shown in cut(len(rows), kept):
+        if isinstance(shown, range):
+            first, last = rows[shown.start], rows[shown.stop - 1]
+            stop = last[1].hidden.stop if isinstance(last[1], Repeat) else last[0] + 1
+            drawn.append((first[0], range(first[0], stop)))
+        else:
+            drawn.append(rows[shown])
+    return drawn
+
+
+def _kept(row: int, steps: list[Step], marks: dict[int, str]) -> bool:
+    return row in marks or steps[row].is_crash
 
 
 def _end_of(step: Step, x: dict[str, float]) -> float:

@@ -22,6 +22,11 @@ then one line that says how often it came back and which steps it covers
 >>> print(t.render())
 t=0.001  consumer → broker  ack tag=0 multiple
          … the same 499 times more (steps 2-500)
+
+A run of many messages is long without repeating itself: past
+:data:`LONGEST_TIMELINE` lines, the timeline shows its beginning, its end and
+the lines around each marked step and each crash, and says which steps it
+leaves out (:func:`shortened`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ LONGEST_REPEAT = 40
 FEWEST_REPEATS = 20
 """How many times in a row a stretch must come back before it is collapsed: retries a few
 times over, even a dozen (a backoff, a buffer that stays full a while), read better in full."""
+LONGEST_TIMELINE = 150
+"""The most lines a rendered timeline shows in full (after its repeats are collapsed): a run
+of 1,000 messages is cut to its beginning, its end, and what surrounds each mark and crash."""
+HEAD, TAIL, AROUND = 40, 30, 8
+"""Of a longer timeline, the first and last lines kept, and those kept on each side of a
+marked step or a crash."""
 
 
 class Step(NamedTuple):
@@ -99,25 +110,92 @@ class Timeline:
         a_width = max(len(a) for a in actors)
         t_width = max((len(t) for t in targets), default=0)
         collapsed = {r.start + r.length: r for r in repeats(steps, keep=marks)}
-        lines = []
+        rows: list[Row] = []
         index = 0
         while index < len(steps):
             if index in collapsed:
                 repeat = collapsed[index]
-                lines.append(f"{indent}{' ' * 9}{notice(repeat, steps)}")
-                index = repeat.hidden.stop
+                hidden = repeat.hidden
+                rows.append(Row(hidden.start, hidden.stop, f"{' ' * 9}{notice(repeat, steps)}"))
+                index = hidden.stop
                 continue
             step = steps[index]
             if step.is_crash:
                 head = " " * 9 + f"{CRASH:<{a_width}}   {step.actor:<{t_width}}"
             else:
                 head = f"t={step.time:.3f}  {step.actor:<{a_width}} → {step.target:<{t_width}}"
-            line = f"{indent}{head}  {step.what}"
+            line = f"{head}  {step.what}"
             if index in marks:
                 line += f"      ← {marks[index]}"
-            lines.append(line.rstrip())
+            rows.append(Row(index, index + 1, line.rstrip(), index in marks or step.is_crash))
             index += 1
-        return "\n".join(lines)
+        return "\n".join(f"{indent}{line}" for line in shortened(rows))
+
+
+class Row(NamedTuple):
+    """One line of a rendered timeline: steps ``start .. stop - 1``, and whether it must stay."""
+
+    start: int
+    stop: int
+    line: str
+    kept: bool = False
+
+
+def shortened(rows: list[Row]) -> list[str]:
+    """The lines of ``rows``, at most about :data:`LONGEST_TIMELINE` of them (see :func:`cut`).
+
+    >>> rows = [Row(i, i + 1, f"line {i + 1}", kept=i == 500) for i in range(1000)]
+    >>> lines = shortened(rows)
+    >>> len(lines) < LONGEST_TIMELINE, lines[HEAD], "line 501" in lines
+    (True, '         … 452 steps left out (steps 41-492)', True)
+    """
+    lines = []
+    for shown in cut(len(rows), [n for n, row in enumerate(rows) if row.kept]):
+        if isinstance(shown, range):
+            start, stop = rows[shown.start].start, rows[shown.stop - 1].stop
+            lines.append(f"{' ' * 9}{left_out(start, stop)}")
+        else:
+            lines.append(rows[shown].line)
+    return lines
+
+
+def cut(count: int, kept: list[int]) -> list[int | range]:
+    """Which of ``count`` rows to show, in order: a row's position, or the range of
+    positions of a stretch left out, to be shown as one row.
+
+    Up to :data:`LONGEST_TIMELINE` rows are all shown. A longer timeline keeps its
+    first :data:`HEAD` and last :data:`TAIL` rows, and :data:`AROUND` rows on each
+    side of every position in ``kept`` (a marked step, a crash).
+
+    >>> cut(3, [])
+    [0, 1, 2]
+    >>> shown = cut(1000, [500])
+    >>> shown[HEAD], shown[HEAD + 1 : HEAD + 2 * AROUND + 2] == list(range(492, 509))
+    (range(40, 492), True)
+    """
+    if count <= LONGEST_TIMELINE:
+        return list(range(count))
+    shown = set(range(HEAD)) | set(range(count - TAIL, count))
+    for position in kept:
+        shown |= set(range(position - AROUND, position + AROUND + 1))
+    out: list[int | range] = []
+    gap = None
+    for position in range(count):
+        if position in shown:
+            if gap is not None:
+                out.append(range(gap, position))
+                gap = None
+            out.append(position)
+        elif gap is None:
+            gap = position
+    if gap is not None:
+        out.append(range(gap, count))
+    return out
+
+
+def left_out(start: int, stop: int) -> str:
+    """The line that stands for steps ``start .. stop - 1``, left out of a long timeline."""
+    return f"… {stop - start:,} steps left out (steps {start + 1}-{stop})"
 
 
 def repeats(steps: list[Step], *, keep: dict[int, str] | None = None) -> list[Repeat]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.timeline import FEWEST_REPEATS, Timeline
+from harness.timeline import FEWEST_REPEATS, LONGEST_TIMELINE, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE = (ROOT / "exercises" / "ch03" / "traces" / "queue-three-orders.toml").read_text()
@@ -86,6 +86,27 @@ def test_a_few_repeated_lines_are_shown_in_full():
         assert len(timeline.render().splitlines()) == len(timeline)
         timeline.record(1.0, "consumer", "broker", f"ack {(len(timeline) - 1) % period}")
         assert "…" in timeline.render()
+
+
+def test_a_long_run_that_never_repeats_is_cut_around_its_crash_and_its_mark():
+    """1,000 messages, each delivered and acked once, with a crash and a marked step in the
+    middle: the first and last lines, the lines around the crash and the mark, and lines that
+    say how many steps are left out, far fewer lines than steps"""
+    timeline = Timeline()
+    for n in range(1, 1001):
+        timeline.record(n / 1000, "broker", "consumer", f"deliver m{n} tag={n}")
+        if n == 300:
+            timeline.crash(n / 1000, "consumer", "after deliver m300")
+        timeline.record(n / 1000, "consumer", "broker", f"ack tag={n}")
+    shown = timeline.render(marks={1500: "charged twice"}).splitlines()
+    assert len(shown) <= LONGEST_TIMELINE < len(timeline)
+    assert shown[0].endswith("deliver m1 tag=1") and shown[-1].endswith("ack tag=1000")
+    assert any("✗ crash" in line and "after deliver m300" in line for line in shown)
+    assert any(line.endswith("← charged twice") for line in shown)
+    left_out = [line.strip() for line in shown if "steps left out" in line]
+    assert len(left_out) == 3, left_out
+    counted = sum(int(line.split()[1].replace(",", "")) for line in left_out)
+    assert counted + len(shown) - len(left_out) == len(timeline)
 
 
 def test_a_marked_step_inside_a_loop_is_shown():

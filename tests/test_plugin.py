@@ -442,6 +442,27 @@ def test_a_loop_in_a_picture_is_one_row_that_counts_its_repeats():
     assert height < 20 * ROW, "the picture still draws a row per repeat"
 
 
+def test_a_long_run_in_a_picture_is_cut_as_its_text_timeline_is():
+    """a run of 1,000 messages draws its beginning, its end, its crash and its mark, and one
+    row for each stretch it leaves out: a picture of a hundred rows, not of 3,000"""
+    from harness.picture import ROW, sequence_svg
+    from harness.timeline import LONGEST_TIMELINE, Timeline
+
+    timeline = Timeline()
+    for n in range(1, 1001):
+        timeline.record(n / 1000, "broker", "consumer", f"deliver m{n} tag={n}")
+        if n == 700:
+            timeline.crash(n / 1000, "consumer", "after charge m700")
+        timeline.record(n / 1000, "consumer", "broker", f"ack tag={n}")
+    svg = sequence_svg(timeline, title="t", marks={400: "charged twice"})
+    assert "deliver m1 tag=1<" in svg and "ack tag=1000<" in svg
+    assert "after charge m700" in svg and "← charged twice" in svg
+    assert "deliver m500 tag=500<" not in svg
+    assert svg.count("steps left out") == 3
+    height = int(re.search(r'height="(\d+)"', svg).group(1))
+    assert height < (LONGEST_TIMELINE + 20) * ROW, "the picture draws a row per step"
+
+
 SPINS = ACK_FIRST.replace(
     "        self.channel.ack(delivery.tag)",
     "        waiting = True\n        while waiting:\n"
