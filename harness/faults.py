@@ -204,6 +204,11 @@ class Gate:
             self._strike(f"after {what}")
         return result
 
+    def kill(self, where: str) -> None:
+        """End the component here, as a scheduled crash would: what the world does when a
+        call of the learner's code brings its whole process down (a library that aborts)."""
+        self._strike(where)
+
     def _strike(self, where: str) -> None:
         self.dead = True
         self._on_crash(where)

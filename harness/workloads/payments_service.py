@@ -80,7 +80,7 @@ class Service:
         if message_id in self.crashing:
             record((self.now(), "crash"))
             self.timeline.record(self.now(), actor, "payments", what + " → the process dies")
-            gate._strike(f"in capture {message_id}: the payment library killed the process")
+            gate.kill(f"in capture {message_id}: the payment library killed the process")
         if message_id in self.declined:
             record((self.now(), "permanent"))
             self.timeline.record(self.now(), actor, "payments", what + " → declined")
