@@ -22,7 +22,7 @@ in the same run, with the floor and the measured runs alternating, drift much le
   ``bench/pair_probe.py``. Goal: under 1 s; its ratio (over the floor's CPU time)
   is what the regression check compares.
 
-``TWM_BENCH_SLOWER=NAME*K`` (NAME one of ch00..ch05, grader, simulator, pairs)
+``TWM_BENCH_SLOWER=NAME*K`` (NAME a chapter such as ch03, or grader, simulator, pairs)
 does that measured work K times (default 2) per sample: a planted slowdown, for
 showing that the regression check catches one.
 """
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="measure only these, comma-separated: ch00..ch05, grader, "
+        help="measure only these, comma-separated: chapters (ch00, ch01, ...), grader, "
         "simulator, pairs (the floor is always measured)",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the ratios to FILE")
