@@ -18,7 +18,6 @@ once in ``rows``; a state is the list of its panels' indexes. A run longer than
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from harness.debugger.recording import Recording
@@ -45,12 +44,12 @@ def page_data(recording: Recording, *, most_steps: int = MOST_STEPS) -> dict[str
         for panel in recording.states[index]:
             data = panel.as_json()
             frame = [data["title"], data["columns"], data.get("note", "")]
-            frame_key = json.dumps(frame, ensure_ascii=False)
+            frame_key = repr(frame)  # repr tells 1, 1.0 and True apart, as JSON does
             frame_id = frame_ids.setdefault(frame_key, len(frame_ids))
             if frame_id == len(frames):
                 frames.append(frame)
             entry = [frame_id, [_intern(row, rows, row_ids) for row in data["rows"]]]
-            key = json.dumps(entry)
+            key = repr(entry)
             panel_id = panel_ids.setdefault(key, len(panel_ids))
             if panel_id == len(panels):
                 panels.append(entry)
@@ -83,7 +82,7 @@ def page_data(recording: Recording, *, most_steps: int = MOST_STEPS) -> dict[str
 
 
 def _intern(row: list[Any], rows: list[list[Any]], ids: dict[str, int]) -> int:
-    key = json.dumps(row, ensure_ascii=False)
+    key = repr(row)
     found = ids.setdefault(key, len(ids))
     if found == len(rows):
         rows.append(row)

@@ -9,6 +9,9 @@ rows of a table) it hands over as panels.
 >>> panel = Panel("queue payments", ("message", "state"), (("m1", "ready"),))
 >>> panel.as_json()
 {'title': 'queue payments', 'columns': ['message', 'state'], 'rows': [['m1', 'ready']]}
+>>> big = Panel("queue payments", ("message",), [(f"m{n}",) for n in range(1000)], "1000 ready")
+>>> len(big.rows), big.note
+(50, '1000 ready; the first 50 of 1,000 rows')
 >>> Panel("t", ("a",), ((1, 2),))
 Traceback (most recent call last):
 ...
@@ -22,6 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 Cell = str | int | float | bool | None
+MOST_ROWS = 50
+"""The most rows a panel keeps (a queue of 1,000 messages, say): its first ones, and its note
+says how many it left out, so that a page of a big run stays small and quick to draw."""
 
 
 @dataclass(frozen=True)
@@ -32,10 +38,19 @@ class Panel:
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...] = ()
     note: str = ""
+    total: int = 0
+    """How many rows there are in all, when ``rows`` holds only the first of them (a source
+    with thousands need not build them all: :data:`MOST_ROWS` are shown)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
-        object.__setattr__(self, "rows", tuple(tuple(row) for row in self.rows))
+        rows = tuple(tuple(row) for row in self.rows[:MOST_ROWS])
+        total = max(self.total, len(self.rows))
+        object.__setattr__(self, "total", total)
+        if total > len(rows):
+            cut = f"the first {len(rows)} of {total:,} rows"
+            object.__setattr__(self, "note", f"{self.note}; {cut}" if self.note else cut)
+        object.__setattr__(self, "rows", rows)
         for index, row in enumerate(self.rows):
             if len(row) != len(self.columns):
                 names = ", ".join(repr(c) for c in self.columns)

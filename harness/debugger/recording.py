@@ -87,12 +87,13 @@ def record(
                            replay=replay_line, hint=hint_text)
         write_page(path, recording)
     """
+    from harness.debugger.encoding import MOST_STEPS, kept_steps
     from harness.errors import LearnerError, NotDone
     from harness.explore import case_of, replay_case
 
     exploration = _exploration_of(context)
     case = case_of(exploration, token)  # a token that does not fit fails here, before any run
-    recorder = Recorder()
+    recorder = Recorder(wanted=_wanted(exploration, token, MOST_STEPS, kept_steps))
     outcome, broken = None, None
     with observing(recorder):
         try:
@@ -130,6 +131,29 @@ def record(
     )
 
 
+def _wanted(
+    exploration: Any, token: str, most: int, kept_steps: Callable[..., list[int]]
+) -> set[int] | None:
+    """The steps of a long run whose state the page will show, or None for every step.
+
+    A run is deterministic: a first replay, unwatched (a few milliseconds even for
+    15,000 steps), says how long it is and where its marks are, so that the watched one
+    takes a snapshot only at the steps the page keeps (:func:`kept_steps`).
+    """
+    from harness.errors import LearnerError, NotDone
+    from harness.explore import replay_case
+
+    try:
+        _case, outcome, broken = replay_case(exploration, token)
+    except (LearnerError, NotDone):
+        return None  # the watched replay ends where the code raised: short enough
+    count = len(outcome.timeline)
+    if count <= most:
+        return None
+    marks = broken[1].marks if broken is not None else {}
+    return set(kept_steps(count, marks, most))
+
+
 def _exploration_of(context: Any) -> Any:
     from harness.explore import Exploration
 
@@ -152,7 +176,10 @@ class Recorder:
     wherever the world's objects hold it), so that every step is followed by a snapshot.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wanted: set[int] | None = None) -> None:
+        self.wanted = wanted
+        """The indexes of the steps to take the state after (None: every step); the
+        others get an empty state, which the page does not show."""
         self.world: Any = None
         self.timeline: Timeline = Timeline()
         self._abandoned: Timeline | None = None
@@ -185,9 +212,10 @@ class Recorder:
         return self.timeline.steps, list(self._states)
 
     def _stepped(self, crash: bool) -> None:
-        if self._after_crash:
+        wanted, index = self.wanted, len(self._states)
+        if self._after_crash and (wanted is None or index - 1 in wanted):
             self._states[-1] = self.snapshot()  # the crash, as the world dealt with it
-        self._states.append(self.snapshot())
+        self._states.append(self.snapshot() if wanted is None or index in wanted else ())
         self._after_crash = crash
 
     def snapshot(self) -> tuple[Panel, ...]:

@@ -68,10 +68,6 @@ SETTINGS = replace(RABBITMQ_4, unroutable="raise")
 """RabbitMQ 4's broker (ready messages handed out at once, quorum queues limited to 20
 returns), except that a publish to a queue that does not exist is an error, not a drop."""
 
-WATCHED = 100
-"""The most messages of a run that the debugger watches step by step: past it, the state
-after each of some 15,000 steps would take half a minute to draw, so the page is not drawn."""
-
 SECONDS = ((int, float), "a number of seconds > 0", 0.001)
 MAX_ATTEMPTS, BASE, CAP = 5, 0.050, 1.0
 
@@ -142,8 +138,7 @@ def run(
         freezer=freezer,
         call_limit=2_000 + 100 * tries,
     )
-    if messages <= WATCHED:
-        attach(world)
+    attach(world)
     timeline, scheduler = world.timeline, world.scheduler
     broker = world.broker
     broker.settings = SETTINGS
@@ -338,20 +333,27 @@ def _failing(trace: Trace) -> dict[str, tuple[str, int]]:
 
 
 def _panels(service: Service) -> list:
-    from harness.debugger.panel import Panel
+    import heapq
 
-    rows = [
-        (mid, len(calls), ", ".join(how for _, how in calls[-4:]))
-        for mid, calls in sorted(service.calls.items())
-    ]
+    from harness.debugger.panel import MOST_ROWS, Panel
+
+    first = heapq.nsmallest(MOST_ROWS, service.calls.items(), key=lambda item: _order(item[0]))
+    rows = [(mid, len(calls), ", ".join(how for _, how in calls[-4:])) for mid, calls in first]
     return [
         Panel(
             "payments service",
             ("message", "calls", "last results"),
             rows,
             "each call the consumer made to capture a message, and how it ended",
+            total=len(service.calls),
         )
     ]
+
+
+def _order(mid: str) -> tuple[int, str]:
+    """m2 before m10: a message id's number first."""
+    digits = mid.lstrip("m")
+    return (int(digits), mid) if digits.isdigit() else (0, mid)
 
 
 def generate(spec: tuple[int, ...], **settings: Any) -> Trace:

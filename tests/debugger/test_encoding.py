@@ -41,3 +41,32 @@ def test_a_marked_step_in_the_middle_of_a_long_run_is_kept():
     shown = [step[0] for step in page_data(recording)["steps"]]
     assert 1500 in shown and len(shown) == MOST_STEPS + 1
     assert page_data(recording)["violation"] == 1500
+
+
+def test_a_long_run_is_watched_only_at_the_steps_its_page_shows(monkeypatch):
+    """the state is taken after the steps the page keeps, not after each of thousands: a
+    first replay, unwatched, says which; the kept steps still show their state"""
+    from harness.broker import Broker
+
+    taken = []
+    original = Broker.snapshot
+    monkeypatch.setattr(Broker, "snapshot", lambda self: taken.append(1) or original(self))
+    recording = debugger.record(
+        Exploration(payments_queue, RequeuesForEver, (), (NO_LOSS, SETTLED), {}),
+        "gen:0.0.0.0.0/-@s0",
+    )
+    assert len(recording.steps) > MOST_STEPS + 500
+    assert MOST_STEPS <= len(taken) <= MOST_STEPS + 10, f"{len(taken)} snapshots"
+    shown = [step[0] for step in page_data(recording)["steps"]]
+    assert all(recording.states[index] for index in shown), "a kept step has no state"
+
+
+def test_a_panel_keeps_its_first_rows_and_says_how_many_it_had():
+    """a queue of 1,000 messages shows 50 rows on the page, and its note says of how many"""
+    from harness.debugger.panel import MOST_ROWS, Panel
+
+    panel = Panel("queue payments", ("message",), [(f"m{n}",) for n in range(1000)], "ready")
+    assert len(panel.rows) == MOST_ROWS and panel.rows[0] == ("m0",)
+    assert panel.note == f"ready; the first {MOST_ROWS} of 1,000 rows"
+    built = Panel("payments service", ("message",), [("m1",)], total=1000)
+    assert built.note == "the first 1 of 1,000 rows"
