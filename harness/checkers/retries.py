@@ -149,7 +149,7 @@ def dead_letter_explained(outcome: Outcome) -> Verdict:
     for mid, headers in notes["final_dead"]:
         if mid in told or "x-reason" in headers:
             continue
-        if headers.get("x-first-death-reason") == "rejected":
+        if _last_death(headers) == "rejected":
             wrong.append(
                 f"{mid} was rejected into payments.dead (nack or reject with requeue=False), "
                 "so the broker dead-lettered it with no x-reason: publish the dead letter "
@@ -164,6 +164,18 @@ def dead_letter_explained(outcome: Outcome) -> Verdict:
         return _holds()
     ids = sorted({item.split("'")[0].split(" ")[0] for item in wrong})
     return Verdict(False, {"unexplained": ids}, f"{_listed(wrong)} (unexplained)")
+
+
+def _last_death(headers: Mapping[str, Any]) -> str | None:
+    """Why the broker dead-lettered a message the last time: ``x-death`` is most recent first
+    (its first death may be an expiry in a wait queue, long before).
+
+    >>> _last_death({"x-death": [{"reason": "rejected"}, {"reason": "expired"}],
+    ...              "x-first-death-reason": "expired"})
+    'rejected'
+    """
+    deaths = headers.get("x-death") or ()
+    return deaths[0].get("reason") if deaths else headers.get("x-first-death-reason")
 
 
 def _unexplained(notes: Mapping[str, Any], at: float, mid: str, headers: Mapping[str, Any]):
