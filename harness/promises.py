@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness import checkers
-from harness.checkers import Verdict, retries
+from harness.checkers import Verdict, retries, sagas
 from harness.outcome import Outcome
 
 
@@ -317,4 +317,45 @@ REPLAYED_ONCE = Promise(
     "replayed-once",
     "after the fix, every dead-lettered message that is replayed is captured exactly once",
     retries.replayed_once,
+)
+
+
+# -- sagas (ch08) -------------------------------------------------------------------------------
+
+SAGA_ENDS = Promise(
+    "saga-ends",
+    "every saga ends Completed or Compensated: none is stuck half-way",
+    sagas.saga_ends,
+)
+SHIPPED_AFTER_CHARGE = Promise(
+    "shipped-after-charge",
+    "nothing is shipped without its payment charged, and kept",
+    sagas.shipped_after_charge,
+)
+MONEY_BALANCED = Promise(
+    "money-balanced",
+    "for each saga, charged minus refunded is its price if it Completed, and 0 if not",
+    sagas.money_balanced,
+)
+STOCK_CONSERVED = Promise(
+    "stock-conserved",
+    "across all sagas, each sku's units on the shelf plus those of its completed sagas are "
+    "the units it had at the start",
+    sagas.stock_conserved,
+)
+STEP_ONCE = Promise(
+    "step-once",
+    "each command of each saga (reserve, charge, ship, refund, release) takes effect at most once",
+    sagas.step_once,
+)
+NO_PHANTOM_COMMAND = Promise(
+    "no-phantom-command",
+    "no command leaves for a state change that was not committed: the saga's state and its "
+    "command are written in one transaction",
+    sagas.no_phantom_command,
+)
+COMPENSATED_IN_REVERSE = Promise(
+    "compensated-in-reverse",
+    "compensations undo in reverse order: the payment is refunded before the stock is released",
+    sagas.compensated_in_reverse,
 )

@@ -30,6 +30,7 @@ _REGISTRY = {
     "outbox-relays": "harness.workloads.outbox_relays",
     "outbox-cleanup": "harness.workloads.outbox_cleanup",
     "payments-retry": "harness.workloads.payments_retry",
+    "order-saga": "harness.workloads.order_saga",
 }
 
 
