@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from harness.checkers.verdict import Verdict, _holds
+from harness.checkers.verdict import Verdict, _holds, listed
 from harness.outcome import Outcome
 
 HEALTHY_WITHIN = 0.010
@@ -42,14 +42,6 @@ WINDOW_LEAST = 5
 """One 100 ms window may hold the retries of 16 % of the messages that timed out (160 when
 1,000 fail at once), and of 5 whatever their number."""
 FAILED = ("transient", "permanent", "crash")
-SHOWN = 3
-
-
-def _listed(items: list[str]) -> str:
-    shown = "; ".join(items[:SHOWN])
-    if len(items) > SHOWN:
-        shown += f"; and {len(items) - SHOWN} more"
-    return shown
 
 
 def _dead_ids(notes: Mapping[str, Any]) -> set[str]:
@@ -91,7 +83,7 @@ def processed_or_dead(outcome: Outcome) -> Verdict:
     if stuck:
         tries = [f"{mid} (tried {len(notes['calls'].get(mid, ()))} times)" for mid in stuck]
         parts.append(
-            f"{_listed(tries)} never ended: neither captured nor dead-lettered, still in a queue "
+            f"{listed(tries)} never ended: neither captured nor dead-lettered, still in a queue "
             "or held unacknowledged at the end (stuck)"
         )
     if lost:
@@ -133,7 +125,7 @@ def attempts_within_limit(outcome: Outcome) -> Verdict:
     return Verdict(
         False,
         {"overflowed": [item.split(" ")[0] for item in over]},
-        f"{_listed(over)}: more than max_attempts = {limit} (overflowed)",
+        f"{listed(over)}: more than max_attempts = {limit} (overflowed)",
     )
 
 
@@ -163,7 +155,7 @@ def dead_letter_explained(outcome: Outcome) -> Verdict:
     if not wrong:
         return _holds()
     ids = sorted({item.split("'")[0].split(" ")[0] for item in wrong})
-    return Verdict(False, {"unexplained": ids}, f"{_listed(wrong)} (unexplained)")
+    return Verdict(False, {"unexplained": ids}, f"{listed(wrong)} (unexplained)")
 
 
 def _last_death(headers: Mapping[str, Any]) -> str | None:
@@ -245,7 +237,7 @@ def permanent_not_retried(outcome: Outcome) -> Verdict:
     return Verdict(
         False,
         {"overflowed": [item.split(" ")[0] for item in retried]},
-        f"{_listed(retried)}: a permanent failure never succeeds, trying it again only delays "
+        f"{listed(retried)}: a permanent failure never succeeds, trying it again only delays "
         "its dead letter (overflowed)",
     )
 
@@ -269,7 +261,7 @@ def transient_recovers(outcome: Outcome) -> Verdict:
     return Verdict(
         False,
         {"lost": [item.split(" ")[0] for item in wrong]},
-        f"{_listed(wrong)}: a timeout is transient (lost)",
+        f"{listed(wrong)}: a timeout is transient (lost)",
     )
 
 
@@ -299,7 +291,7 @@ def others_not_held(outcome: Outcome) -> Verdict:
     return Verdict(
         False,
         {"late": [item.split(",")[0] for item in late]},
-        f"{_listed(late)}: more than {allowed}, held behind a failing message (late)",
+        f"{listed(late)}: more than {allowed}, held behind a failing message (late)",
     )
 
 
@@ -331,7 +323,7 @@ def retries_spread(outcome: Outcome) -> Verdict:
                 )
     if late:
         return Verdict(
-            False, {"late": [item.split(" ")[0] for item in late]}, _listed(late) + " (late)"
+            False, {"late": [item.split(" ")[0] for item in late]}, listed(late) + " (late)"
         )
     retries.sort()
     window: Counter[str] = Counter()
@@ -383,4 +375,4 @@ def replayed_once(outcome: Outcome) -> Verdict:
     if not parts:
         return _holds()
     words = " ".join(f"({word})" for word in wrong)
-    return Verdict(False, wrong, f"{_listed(parts)} {words}")
+    return Verdict(False, wrong, f"{listed(parts)} {words}")

@@ -24,17 +24,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.checkers.verdict import Verdict, _holds
+from harness.checkers.verdict import Verdict, _holds, listed
 
 ENDED = ("Completed", "Compensated")
-SHOWN = 3
-
-
-def _listed(items: list[str]) -> str:
-    shown = "; ".join(items[:SHOWN])
-    if len(items) > SHOWN:
-        shown += f"; and {len(items) - SHOWN} more"
-    return shown
 
 
 def _money(value: float) -> str:
@@ -54,7 +46,7 @@ def saga_ends(outcome) -> Verdict:
     return Verdict(
         False,
         {"stuck": stuck},
-        f"{_listed(said)} at the end, 2 s after the last step: neither Completed nor "
+        f"{listed(said)} at the end, 2 s after the last step: neither Completed nor "
         "Compensated (stuck)",
     )
 
@@ -78,7 +70,7 @@ def shipped_after_charge(outcome) -> Verdict:
     return Verdict(
         False,
         {"early": unpaid},
-        f"{_listed(said)}: shipped without a charge (early)",
+        f"{listed(said)}: shipped without a charge (early)",
     )
 
 
@@ -113,7 +105,7 @@ def money_balanced(outcome) -> Verdict:
         anomalies["duplicated"] = over
     if under:
         anomalies["lost"] = under
-    return Verdict(False, anomalies, _listed(said))
+    return Verdict(False, anomalies, listed(said))
 
 
 def stock_conserved(outcome) -> Verdict:
@@ -137,7 +129,7 @@ def stock_conserved(outcome) -> Verdict:
         )
     if not said:
         return _holds()
-    return Verdict(False, anomalies, _listed(said))
+    return Verdict(False, anomalies, listed(said))
 
 
 def step_once(outcome) -> Verdict:
@@ -147,7 +139,7 @@ def step_once(outcome) -> Verdict:
         return _holds()
     said = [f"{key} took effect {n} times" for key, n in twice.items()]
     marks = {steps[1]: "← again" for steps in outcome.effects.values() if len(steps) > 1}
-    return Verdict(False, {"duplicated": list(twice)}, _listed(said) + " (duplicated)", marks)
+    return Verdict(False, {"duplicated": list(twice)}, listed(said) + " (duplicated)", marks)
 
 
 def no_phantom_command(outcome) -> Verdict:
@@ -161,7 +153,7 @@ def no_phantom_command(outcome) -> Verdict:
         for at, saga, command, state in phantoms
     ]
     keys = list(dict.fromkeys(f"{saga} {command}" for _, saga, command, _ in phantoms))
-    return Verdict(False, {"phantom": keys}, _listed(said) + " (phantom)")
+    return Verdict(False, {"phantom": keys}, listed(said) + " (phantom)")
 
 
 def compensated_in_reverse(outcome) -> Verdict:
@@ -189,6 +181,6 @@ def compensated_in_reverse(outcome) -> Verdict:
     return Verdict(
         False,
         {"reordered": late},
-        _listed(said) + ": compensations go in reverse order (reordered)",
+        listed(said) + ": compensations go in reverse order (reordered)",
         marks,
     )

@@ -26,6 +26,18 @@ def _holds() -> Verdict:
     return Verdict(True)
 
 
+def listed(items: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``items``, joined, and how many more there are.
+
+    >>> listed(["m1 late", "m2 late", "m3 late", "m4 late", "m5 late"])
+    'm1 late; m2 late; m3 late; and 2 more'
+    """
+    text = "; ".join(items[:shown])
+    if len(items) > shown:
+        text += f"; and {len(items) - shown} more"
+    return text
+
+
 def _orders(keys: list[str]) -> str:
     return ("order " if len(keys) == 1 else "orders ") + ", ".join(keys)
 

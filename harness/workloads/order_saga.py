@@ -50,7 +50,7 @@ from harness.outcome import Outcome
 from harness.ports import Channel, Store
 from harness.scheduler import BudgetExceeded
 from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
-from harness.workloads.play import add_panels, attach, outcome_of, schedule_steps
+from harness.workloads.play import add_panels, new_world, outcome_of, schedule_steps
 from harness.world import Component, World
 
 __all__ = ["COMMANDS", "ENDED", "NAME", "QUEUE", "SCHEMA", "STATES", "run"]
@@ -257,13 +257,7 @@ def run(
     factory: Callable[..., Any], trace: Trace, schedule: Schedule, *, freezer: object = None
 ) -> Outcome:
     """Play ``trace`` against the orchestrator built by ``factory``."""
-    world = World(
-        seed=schedule.seed,
-        crashes=schedule.crashes,
-        freezer=freezer,
-        call_limit=2_000 + 200 * len(trace.steps),
-    )
-    attach(world)
+    world = new_world(trace, schedule, freezer, call_limit=2_000 + 200 * len(trace.steps))
     timeline, scheduler, broker = world.timeline, world.scheduler, world.broker
     broker.declare_queue(QUEUE)
     for statement in SCHEMA:

@@ -55,8 +55,8 @@ from harness.scheduler import BudgetExceeded
 from harness.traces import NUMBER, POSITIVE, STRING, Step, Trace, Vocabulary
 from harness.workloads.payments_inbox import message_key
 from harness.workloads.payments_service import Jitter, PaymentService, Service
-from harness.workloads.play import add_panels, attach, outcome_of, schedule_steps
-from harness.world import Component, World
+from harness.workloads.play import add_panels, new_world, outcome_of, schedule_steps
+from harness.world import Component
 
 __all__ = ["DEAD", "NAME", "QUEUE", "WAIT", "Jitter", "PaymentService", "WithReplayer", "run"]
 
@@ -132,13 +132,7 @@ def run(
         consumer_factory, replayer_factory = factory, None
     messages = _messages(trace)
     tries = messages * trace.settings.get("max_attempts", MAX_ATTEMPTS)
-    world = World(
-        seed=schedule.seed,
-        crashes=schedule.crashes,
-        freezer=freezer,
-        call_limit=2_000 + 100 * tries,
-    )
-    attach(world)
+    world = new_world(trace, schedule, freezer, call_limit=2_000 + 100 * tries)
     timeline, scheduler = world.timeline, world.scheduler
     broker = world.broker
     broker.settings = SETTINGS

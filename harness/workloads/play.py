@@ -45,8 +45,11 @@ def schedule_steps(
     return lambda: remaining[0]
 
 
-def new_world(trace: Trace, schedule: Schedule, freezer: object) -> World:
-    """A world for one run of ``trace``, its loop guard scaled to the trace's size.
+def new_world(
+    trace: Trace, schedule: Schedule, freezer: object, *, call_limit: int | None = None
+) -> World:
+    """A world for one run of ``trace``, its loop guard scaled to the trace's size (or
+    ``call_limit``, for a workload whose steps each make many calls).
 
     When the debugger replays this run to draw it, it starts watching the world here
     (:mod:`harness.debugger.observe`); otherwise nothing watches.
@@ -55,7 +58,7 @@ def new_world(trace: Trace, schedule: Schedule, freezer: object) -> World:
         seed=schedule.seed,
         crashes=schedule.crashes,
         freezer=freezer,
-        call_limit=1_000 + 200 * len(trace.steps),
+        call_limit=call_limit if call_limit is not None else 1_000 + 200 * len(trace.steps),
     )
     attach(world)
     return world
