@@ -26,7 +26,11 @@ says what it models and where it departs on purpose):
 - a dead-lettered message carries ``x-death`` and ``x-first-death-*``
   headers (:mod:`harness.broker_deaths`);
 - a publish returns its confirm: ``True`` (ack) or ``False`` (nack, a full
-  ``reject-publish`` queue).
+  ``reject-publish`` queue);
+- a resource alarm (RabbitMQ's memory or disk alarm) blocks publishing:
+  while :meth:`Broker.raise_alarm` holds, a publish raises
+  :class:`ConnectionBlocked` (RabbitMQ blocks the connection and sends
+  ``connection.blocked``; docs/broker.md says how the simulator departs).
 
 How it behaves where the kit and RabbitMQ differ (a publish to a missing
 queue, how soon a ready message is handed out) is its
@@ -74,6 +78,7 @@ __all__ = [
     "BrokerUnavailable",
     "ChannelClosed",
     "ChannelState",
+    "ConnectionBlocked",
     "Delivery",
     "Message",
     "PreconditionFailed",
@@ -102,6 +107,10 @@ class UnknownQueue(BrokerError):
 
 class BrokerUnavailable(BrokerError):
     """The broker is down (an outage in the trace): nothing can be published."""
+
+
+class ConnectionBlocked(BrokerError):
+    """A resource alarm is on (memory or disk): the broker takes no publish until it clears."""
 
 
 class Message(NamedTuple):
@@ -134,7 +143,11 @@ class Delivery(NamedTuple):
 
 
 class Broker:
-    """Queues, channels and deliveries, scheduled on the world's clock."""
+    """Queues, channels and deliveries, scheduled on the world's clock.
+
+    The simulator's :class:`~harness.ports.queue_broker.QueueBroker`; a real RabbitMQ
+    behind the same interface is :class:`harness.live.rabbit.RabbitBroker`.
+    """
 
     def __init__(
         self, scheduler: Scheduler, timeline: Timeline, *, settings: BrokerSettings = KIT
@@ -145,9 +158,13 @@ class Broker:
                 f"RABBITMQ_4), got {settings!r}"
             )
         self.scheduler = scheduler
+        self.clock = scheduler.clock
+        """The world's clock, which the ports read (see :mod:`harness.ports.queue_broker`)."""
         self.timeline = timeline
         self.settings = settings
         self.available = True
+        self.alarm: str | None = None
+        """Why publishing is blocked ("memory", "disk"), or None: see :meth:`raise_alarm`."""
         self._queues: dict[str, Queue] = {}
         self._positions = itertools.count()
 
@@ -229,6 +246,11 @@ class Broker:
         """
         if not self.available:
             raise BrokerUnavailable("the broker is down; the message was not taken")
+        if self.alarm is not None:
+            raise ConnectionBlocked(
+                f"connection.blocked: the broker's {self.alarm} alarm is on and it takes no "
+                f"publish; {message.message_id} was not taken: wait, then publish it again"
+            )
         q = self._queues.get(queue)
         if q is None:
             if self.settings.unroutable == "raise":
@@ -262,6 +284,20 @@ class Broker:
                 self._dead_letter(q, q.pop_head(), "maxlen")
         return True
 
+    # -- resource alarms ----------------------------------------------------------------------
+
+    def raise_alarm(self, resource: str = "memory") -> None:
+        """Block every publish, as RabbitMQ does above its memory (or disk) watermark."""
+        if self.alarm is None:
+            self._note(f"{resource} alarm: publishing connections blocked (connection.blocked)")
+        self.alarm = resource
+
+    def clear_alarm(self) -> None:
+        """Take publishes again (``connection.unblocked``)."""
+        if self.alarm is not None:
+            self._note(f"{self.alarm} alarm cleared: connections unblocked (connection.unblocked)")
+        self.alarm = None
+
     # -- channels and consumers ---------------------------------------------------------------
 
     def open_channel(self, owner: str, *, prefetch: int = 0) -> ChannelState:
@@ -273,6 +309,11 @@ class Broker:
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0 (0 = unlimited), got {prefetch}")
         return ChannelState(owner, prefetch)
+
+    def held(self, channel: ChannelState) -> list[str]:
+        """The message ids delivered on ``channel`` and not yet settled, in tag order: what
+        its consumers hold (a slow consumer that hoards shows here)."""
+        return [channel.unacked[tag][1].message.message_id for tag in sorted(channel.unacked)]
 
     def consume(
         self, channel: ChannelState, queue: str, callback: Callable[[Delivery], None]

@@ -25,6 +25,10 @@ ANOMALIES: dict[str, str] = {
     "retention had passed",
     "unexplained": "dead-lettered without saying why: its reason, attempts or failures missing "
     "or wrong",
+    "hoarded": "held by a slow consumer while a peer that could take it had nothing to do",
+    "starved": "a worker left idle while work waited for it",
+    "flapped": "switched between paused and resumed more often than its watermarks allow",
+    "misreported": "a figure reported that is not the one the world shows",
 }
 
 

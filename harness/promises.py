@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness import checkers
-from harness.checkers import Verdict, retries, sagas
+from harness.checkers import Verdict, backpressure, retries, sagas
 from harness.outcome import Outcome
 
 
@@ -358,4 +358,66 @@ COMPENSATED_IN_REVERSE = Promise(
     "compensated-in-reverse",
     "compensations undo in reverse order: the payment is refunded before the stock is released",
     sagas.compensated_in_reverse,
+)
+
+
+# -- backpressure (ch07) ------------------------------------------------------------------------
+
+WITHIN_WINDOW = Promise(
+    "within-window",
+    "at every step, what a consumer holds, in flight plus buffered, never exceeds its window",
+    backpressure.within_window,
+)
+NOTHING_DROPPED = Promise(
+    "no-loss",
+    "no order is dropped without the customer being told: every order the desk accepted is "
+    "reserved in the end",
+    backpressure.nothing_lost,
+)
+LAG_DRAINS = Promise(
+    "lag-drains",
+    "after the burst the lag returns to 0: everything accepted is reserved within its work at "
+    "90 % of the capacity, plus 50 ms, of the end of the load",
+    backpressure.lag_drains,
+)
+LAG_REPORTED = Promise(
+    "lag-reported",
+    "a consumer's lag() is what waits for it: the messages ready in the queue plus those it "
+    "holds (those still on their way to it may be left out)",
+    backpressure.lag_reported,
+)
+FULL_THROUGHPUT = Promise(
+    "throughput",
+    "under overload a consumer's warehouse works at least 90 % of the time, over every span of "
+    "20 reservations",
+    backpressure.full_throughput,
+)
+NO_HOARDING = Promise(
+    "no-hoarding",
+    "a slow consumer does not hoard: while a peer has nothing to do and the queue is empty, no "
+    "consumer keeps more than window - 1 orders waiting",
+    backpressure.no_hoarding,
+)
+DESK_WITHIN_HIGH = Promise(
+    "desk-within-high",
+    "at every step the desk holds at most high orders not yet confirmed by the broker",
+    backpressure.desk_within_high,
+)
+NO_FLAPPING = Promise(
+    "no-flapping",
+    "once paused, the desk takes orders again only when it holds low or fewer: pause and "
+    "resume switch once per trip from high to low",
+    backpressure.no_flapping,
+)
+RESUMES_AT_LOW = Promise(
+    "resumes-at-low",
+    "the desk turns an order away only while paused, from reaching high until it is back at "
+    "low: it always resumes",
+    backpressure.resumes_at_low,
+)
+BACKS_OFF = Promise(
+    "backs-off",
+    "after the n-th refused publish in a row the desk waits between half and all of "
+    "min(cap, base * 2 ** (n - 1)) before it publishes again: it never spins, never gives up",
+    backpressure.backs_off,
 )

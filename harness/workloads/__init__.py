@@ -31,6 +31,7 @@ _REGISTRY = {
     "outbox-cleanup": "harness.workloads.outbox_cleanup",
     "payments-retry": "harness.workloads.payments_retry",
     "order-saga": "harness.workloads.order_saga",
+    "flash-sale": "harness.workloads.flash_sale",
 }
 
 
