@@ -29,6 +29,7 @@ SHOWN_BY = {
     "exercises/ch04/README.md": "ch04/effect_committed_before_dedup",
     "exercises/ch05/README.md": "ch05/fresh_message_id",
     "exercises/ch06/README.md": "ch06/permanent_retried",
+    "exercises/ch07/README.md": "ch07/prefetch_zero",
     "exercises/ch08/README.md": "ch08/state_after_sending",
 }
 """Each README showing a failure, and the known-wrong module (tests/mutants) behind it."""

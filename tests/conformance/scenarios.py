@@ -885,3 +885,45 @@ def quorum_returns_go_ahead_of_a_nacked_message(d: Driver):
     take(d, c, 3)
     d.close(c.channel)
     return c.names, take(d, consumer(d, "q"), 4)
+
+
+# -- flow control (ch07) ------------------------------------------------------------------------
+
+
+@scenario((["a", "c"], ["b", "d", "e", "f", "g", "h"], 0, None))
+def a_consumer_at_its_prefetch_leaves_the_rest_to_its_peer(d: Driver):
+    """Two consumers, prefetch 2: one never acks and keeps 2; its peer acks and takes the rest."""
+    d.queue("q")
+    slow = consumer(d, "q", prefetch=2)
+    d.settle()
+    fast = consumer(d, "q", prefetch=2)
+    d.settle()
+    publish(d, "q", *"abcdefgh")
+    for n in range(6):
+        take(d, fast, n + 1)
+        d.ack(fast.channel, fast.got[n].tag)
+    d.settle()
+    return slow.names, fast.names, d.depth("q"), d.closed_by(fast.channel)
+
+
+@scenario((["a", "b", "c"], ["a", "b", "c", "d", "e"], 1))
+def a_window_refills_one_delivery_per_ack(d: Driver):
+    """prefetch 3: three deliveries, then an ack of two (multiple) lets exactly two more in."""
+    d.queue("q")
+    publish(d, "q", *"abcdef")
+    c = consumer(d, "q", prefetch=3)
+    first = list(take(d, c, 3))
+    d.ack(c.channel, c.tag("b"), multiple=True)
+    return first, take(d, c, 5), d.depth("q")
+
+
+@scenario((["ack", "ack", "ack", "nack"], 2))
+def reject_publish_counts_only_what_no_consumer_holds(d: Driver):
+    """x-max-length 2, reject-publish: a delivery held unacked frees a place; the next refill
+    of the limit nacks again."""
+    d.queue("q", x_max_length=2, x_overflow="reject-publish")
+    confirms = publish(d, "q", "a", "b")
+    c = consumer(d, "q", prefetch=1)
+    take(d, c, 1)
+    confirms += publish(d, "q", "c", "d")
+    return confirms, d.depth("q")
