@@ -20,7 +20,10 @@ Options (group "talking with messages"):
   and the files there left as they are;
 - ``--isolate``: never import the learner's modules into this process; run them in a
   child process per test that reaches the world only through the ports (the grader;
-  see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits.
+  see :mod:`harness.isolation`), with ``--isolate-limits`` for its limits;
+- ``--world sim|live``: the world the chapter tests run in: the simulator (default), or
+  the real RabbitMQ (and PostgreSQL) through the same ports (:mod:`harness.live`),
+  crash-free and single-crash schedules only, without determinism or replay tokens.
 
 Hypothesis profiles: ``learner`` (the default: random, remembers failures),
 ``grading`` (derandomized, no database: the same score every run) and
@@ -55,6 +58,17 @@ from harness.watchdog import TestTimedOut, can_limit_real_time, start_real_time_
 
 CHAPTER_TIMEOUT = 30.0
 """Real seconds a chapter test may take before it fails as a loop that never ends."""
+LIVE_TIMEOUT = 300.0
+"""The same under ``--world live``, where every run waits on real servers in real time."""
+
+_TIMEOUT_WHY = (
+    "\n  The harness runs in virtual time and never waits, so this is a loop in"
+    "\n  your code that never ends (a retry without a limit, a `while True`)."
+)
+_LIVE_TIMEOUT_WHY = (
+    "\n  Live runs wait on RabbitMQ in real time, each with its own deadline;"
+    "\n  this is a loop in your code that never ends, or a very slow server."
+)
 
 PROFILES = ("learner", "grading", "selfcheck")
 _CHAPTER = re.compile(r"^ch\d\d$")
@@ -128,6 +142,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="limits of that process, e.g. 'answer=10,cpu=30,memory=512,output=16' (seconds "
         "without an answer, CPU seconds, MB of memory beyond its start, MB of output)",
     )
+    group.addoption(
+        "--world",
+        default="sim",
+        choices=("sim", "live"),
+        help="where the chapter tests run: 'sim', the deterministic simulator (default), or "
+        "'live', the real RabbitMQ at 127.0.0.1:5672 (TWM_RABBITMQ_URL) through the same ports: "
+        "crash-free and single-crash schedules, no determinism, no replay token",
+    )
 
 
 def _register_profiles() -> None:
@@ -176,8 +198,21 @@ def pytest_configure(config: pytest.Config) -> None:
             target = isolate(target, config.getoption("isolate_limits", ""))
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
-    config.stash[_state] = {"target": target, "results": [], "manifest": None}
+    config.stash[_state] = {"target": target, "results": [], "manifest": None, "live": None}
+    if _live(config):
+        if config.getoption("replay"):
+            raise pytest.UsageError(
+                "--replay replays a simulated case, and live runs have no replay token: "
+                "run the replay line without --world live"
+            )
+        from harness.live.session import LiveSession
+
+        config.stash[_state]["live"] = LiveSession()
     _check_chapters(config)
+
+
+def _live(config: pytest.Config) -> bool:
+    return config.getoption("world", "sim") == "live"
 
 
 def _check_chapters(config: pytest.Config) -> None:
@@ -219,6 +254,7 @@ def _task_of(item: pytest.Item) -> int | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.getoption("task")
+    timeout = LIVE_TIMEOUT if _live(config) else CHAPTER_TIMEOUT
     # Chapter tests run in course order: chapter, then task (stable within a task).
     order = {id(item): index for index, item in enumerate(items)}
     items.sort(key=lambda item: (_chapter_of(item) or "", _task_of(item) or 0, order[id(item)]))
@@ -227,7 +263,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         chapter = _chapter_of(item)
         if chapter and item.get_closest_marker("timeout") is None:
             # The call only: a report being written when the time runs out is never cut short.
-            item.add_marker(pytest.mark.timeout(CHAPTER_TIMEOUT, func_only=True))
+            item.add_marker(pytest.mark.timeout(timeout, func_only=True))
         if wanted and not _matches(wanted, chapter, _task_of(item)):
             deselected.append(item)
         else:
@@ -266,11 +302,15 @@ def kit(request: pytest.FixtureRequest) -> Iterator[Kit]:
         hypothesis_settings = settings.get_profile("learner")
     hidden = config.getoption("hidden_traces", None)
     target = config.stash[_state]["target"]
-    explorer = Explorer(
-        replay=config.getoption("replay"),
-        hypothesis_settings=hypothesis_settings,
-        database_key=f"{config.rootpath}\0{request.node.nodeid}\0{target.label}",
-    )
+    live = config.stash[_state]["live"]
+    if live is not None:
+        explorer = _live_explorer(live)
+    else:
+        explorer = Explorer(
+            replay=config.getoption("replay"),
+            hypothesis_settings=hypothesis_settings,
+            database_key=f"{config.rootpath}\0{request.node.nodeid}\0{target.label}",
+        )
     yield Kit(
         target=target,
         traces_dir=Path(request.path).parent / "traces",
@@ -280,6 +320,19 @@ def kit(request: pytest.FixtureRequest) -> Iterator[Kit]:
     )
     if hasattr(target, "close"):
         target.close()  # under --isolate: stop this test's learner process
+
+
+def _live_explorer(live):
+    """The session's live explorer; without the servers, the test skips saying why (CI=true:
+    it fails, since CI should have started them)."""
+    from harness.live.session import ServerMissing, in_ci
+
+    try:
+        return live.explorer()
+    except ServerMissing as error:
+        if in_ci():
+            pytest.fail(f"CI=true and {error}", pytrace=False)
+        pytest.skip(str(error))
 
 
 # -- failure output ------------------------------------------------------------------------------
@@ -476,7 +529,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if isinstance(error, NotImplementedError) and "TODO(" in str(error):
             error = NotDone(error, item.name)
             error.__cause__ = call.excinfo.value
-        if isinstance(error, PromiseBroken):
+        live = item.config.stash[_state]["live"]
+        if live is not None and type(error).__name__ in ("LiveBroken", "NotPlayedLive"):
+            status, promise, message, hint = _live_report(item, rep, error, title)
+        elif isinstance(error, PromiseBroken):
             token = error.token
             replay = _command(item, "--replay", error.token)
             failure = Failure(
@@ -552,12 +608,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         elif isinstance(error, TestTimedOut) or (
             call.excinfo.typename == "Failed" and "Timeout" in str(error)
         ):
-            seconds = error.seconds if isinstance(error, TestTimedOut) else CHAPTER_TIMEOUT
+            live_world = _live(item.config)
+            limit = LIVE_TIMEOUT if live_world else CHAPTER_TIMEOUT
+            seconds = error.seconds if isinstance(error, TestTimedOut) else limit
+            why = _LIVE_TIMEOUT_WHY if live_world else _TIMEOUT_WHY
             rep.longrepr = (
                 report.title_line(title, "TIMEOUT")
                 + f"\n  the test did not finish within {seconds:g} s of real time."
-                "\n  The harness runs in virtual time and never waits, so this is a loop in"
-                "\n  your code that never ends (a retry without a limit, a `while True`)."
+                + why
             )
             status, message = "timeout", "timed out"
         elif isinstance(error, (AssertionError, pytest.fail.Exception)) and rep.when == "call":
@@ -570,6 +628,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             status = "failed" if rep.when == "call" else "error"
     if reported:
         _record(item, status, promise, message, hint.id if hint else None, raised, token)
+
+
+def _live_report(item: pytest.Item, rep: pytest.TestReport, error: Exception, title: str):
+    """A live failure's report (:mod:`harness.live.report`), or the skip of a test that live
+    mode does not play; returns what :func:`_record` records of it."""
+    if type(error).__name__ == "NotPlayedLive":
+        rep.outcome = "skipped"
+        rep.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}")
+        return "skipped", None, str(error), None
+    from harness.live.report import live_broken
+
+    failure = Failure(
+        promise=error.promise.id, anomalies=tuple(error.verdict.anomalies), test=_test_name(item)
+    )
+    hint = _hint(item, failure)
+    case = f"{error.trace.name}/{error.outcome.schedule.token}"
+    rep.longrepr = live_broken(
+        error,
+        title=title,
+        again=_command(item, "--world", "live"),
+        replay_sim=_command(item, "--replay", case),
+        hint=hint and hint.text,
+    )
+    return "failed", error.promise.id, error.verdict.observed, hint
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    live = config.stash[_state]["live"] if _state in config.stash else None
+    for line in live.summary() if live is not None else ():
+        terminalreporter.write_line(line)
 
 
 def _pictures(item: pytest.Item) -> bool:

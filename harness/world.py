@@ -7,15 +7,22 @@ and, when a crash point strikes, discards its memory, closes its connections
 (the broker requeues its unacked deliveries, SQLite rolls back what it had not
 committed) and starts a fresh instance after a restart delay.
 
+A world runs on the simulator (virtual time, the simulated broker) unless it is
+made inside :func:`on_servers`: then its clock, its loop and its broker come
+from real servers (:mod:`harness.live`: RabbitMQ through pika, in real time),
+and nothing else about it changes. The workloads never know which.
+
 >>> world = World(seed=1)
->>> world.clock.now
-0.0
+>>> world.clock.now, world.servers is None
+(0.0, True)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 from harness.broker import Broker
 from harness.clock import VirtualClock
@@ -29,6 +36,29 @@ from harness.timeline import Timeline
 
 RESTART_DELAY = 0.010
 """Virtual seconds between a component's crash and its fresh start."""
+
+
+class Servers(Protocol):
+    """Real servers a world can run on instead of the simulator (see :mod:`harness.live`)."""
+
+    def open(self, world: World) -> tuple[Any, Any, Any]:
+        """The ``(clock, scheduler, broker)`` of a new ``world``: a real-time loop and broker."""
+
+    def close(self, world: World) -> None:
+        """Close what :meth:`open` opened for ``world`` (connections, queues); twice is harmless."""
+
+
+_SERVERS: ContextVar[Servers | None] = ContextVar("twm_servers", default=None)
+
+
+@contextlib.contextmanager
+def on_servers(servers: Servers) -> Iterator[Servers]:
+    """Make every world built inside this block run on ``servers`` (live mode)."""
+    token = _SERVERS.set(servers)
+    try:
+        yield servers
+    finally:
+        _SERVERS.reset(token)
 
 
 class World:
@@ -45,10 +75,15 @@ class World:
         self.seed = seed
         self.crashes = crashes
         self.call_limit = call_limit
-        self.clock = VirtualClock(freezer)
-        self.scheduler = Scheduler(self.clock, seed=seed)
         self.timeline = Timeline()
-        self.broker = Broker(self.scheduler, self.timeline)
+        self.servers = _SERVERS.get()
+        """The real servers this world runs on (:func:`on_servers`), or None: the simulator."""
+        if self.servers is None:
+            self.clock = VirtualClock(freezer)
+            self.scheduler = Scheduler(self.clock, seed=seed)
+            self.broker = Broker(self.scheduler, self.timeline)
+        else:
+            self.clock, self.scheduler, self.broker = self.servers.open(self)
         self.log = Log()
         self.gateway = PaymentGateway(self.timeline, now=self.now)
         self.components: list[Component] = []
@@ -91,8 +126,11 @@ class World:
             component.shutdown()
 
     def close(self) -> None:
+        """Close the database and, on real servers, the world's connections and queues."""
         if self._database is not None:
             self._database.close()
+        if self.servers is not None:
+            self.servers.close(self)
 
 
 class Component:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.broker import Broker, ChannelState, Message
+from harness.broker import Message
 from harness.faults import Gate
 from harness.ports.publisher import PublishRefused
+from harness.ports.queue_broker import Clock, QueueBroker
 from harness.timeline import Timeline
 
 
@@ -23,16 +24,28 @@ class Channel:
 
     A tag that was never delivered on this channel, or was already settled, is
     an error: :class:`harness.broker.PreconditionFailed`, and the channel closes.
+
+    ``broker`` is any :class:`~harness.ports.queue_broker.QueueBroker` (the
+    simulator's, or RabbitMQ's in live mode) and ``state`` a channel it opened;
+    what the channel records is stamped with ``clock`` (default: the broker's).
     """
 
     __slots__ = ("_broker", "_state", "_gate", "_timeline", "_clock")
 
-    def __init__(self, broker: Broker, state: ChannelState, gate: Gate, timeline: Timeline) -> None:
+    def __init__(
+        self,
+        broker: QueueBroker,
+        state: Any,
+        gate: Gate,
+        timeline: Timeline,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self._broker = broker
         self._state = state
         self._gate = gate
         self._timeline = timeline
-        self._clock = broker.scheduler.clock
+        self._clock = broker.clock if clock is None else clock
 
     def _record(self, what: str) -> None:
         self._timeline.record(self._clock.now, self._state.owner, "broker", what)

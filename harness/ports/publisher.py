@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.broker import Broker, Message
+from harness.broker import Message
+from harness.ports.queue_broker import QueueBroker
 from harness.timeline import Timeline
 
 
@@ -32,7 +33,7 @@ class Publisher:
 
     def __init__(
         self,
-        broker: Broker,
+        broker: QueueBroker,
         gate: Any,
         timeline: Timeline,
         now: Callable[[], float],

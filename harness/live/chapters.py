@@ -1,0 +1,46 @@
+"""Which workloads run live, and why the others stay on the simulator.
+
+A workload runs live when every server in its world has a real counterpart
+here: its queues on RabbitMQ (and its store on PostgreSQL where it is the
+workload's). A chapter test whose workload is not in :data:`LIVE` is skipped
+under ``--world live``, with the reason from :data:`SIMULATED`.
+
+>>> "payments-queue" in LIVE, SIMULATED["payments-log"].startswith("a Kafka-like log")
+(True, True)
+"""
+
+from __future__ import annotations
+
+LIVE = {
+    "payments-queue": "ch03 tasks 1-2: the payments consumer on a RabbitMQ queue",
+    "payments-inbox": "ch04 task 1: the payments consumer on a RabbitMQ queue, its inbox in SQLite",
+    "payments-retry": "ch06: the retrying consumer, its wait and dead-letter queues on RabbitMQ",
+}
+"""Workload → what runs on the real servers."""
+
+LOG = "a Kafka-like log; Kafka cannot run on these machines, so the log stays simulated"
+SIMULATED = {
+    "payments-log": LOG,
+    "shipping-log": LOG,
+    "history-log": LOG,
+    "consumer-group": LOG,
+    "order-resequencer": "a sequence-gap buffer fed by the harness, with no broker in its world",
+    "order-projection": "a projection fed on the simulated log's order",
+    "outbox-desk": "the order desk's transaction; it publishes nothing itself",
+    "outbox-relay": "its relay publishes through the world's broker in virtual time, "
+    "and its lease and poll clock are virtual",
+    "outbox-relays": "relays racing for leases in one virtual clock; "
+    "tests/live runs them on PostgreSQL as separate processes",
+    "outbox-cleanup": "a retention sweep over the outbox table, on the virtual clock",
+    "order-saga": "ch08's saga, whose timeouts are on the virtual clock",
+}
+"""Workload → why it is not played live."""
+
+
+def reason_not_live(name: str) -> str:
+    """Why the workload ``name`` is not played live (for the skip message)."""
+    why = SIMULATED.get(name, "its world has parts with no real counterpart yet")
+    return (
+        f"live mode does not play {name}: {why}. "
+        "Run it on the simulator: the same command without --world live"
+    )

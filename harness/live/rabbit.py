@@ -1,0 +1,379 @@
+"""The pika adapter: a real RabbitMQ behind the simulator's broker interface.
+
+:class:`RabbitBroker` answers the calls of
+:class:`~harness.ports.queue_broker.QueueBroker`, so the channel and publisher
+ports, and the workloads that declare queues and publish a trace's messages,
+run unchanged on RabbitMQ:
+
+- a channel the world opens for a component is a pika ``BlockingConnection`` of
+  its own with one channel, ``basic.qos(prefetch)``; ``ack`` / ``nack`` /
+  ``reject`` are ``basic_ack`` / ``basic_nack`` / ``basic_reject`` with RabbitMQ's
+  own delivery tags, and a delivery is RabbitMQ's (``redelivered`` included);
+- :meth:`close_channel` (a crash) closes that connection *abruptly*: its socket
+  is shut, no ``connection.close`` is sent, and RabbitMQ requeues what was unacked
+  on it, exactly as when a consumer's process dies;
+- :meth:`publish` goes through one publishing connection in confirm mode
+  (``confirm_delivery``): True once RabbitMQ confirmed it, False for a nack;
+- every queue gets a name of its own on the server (``twm-live-<run>-payments``),
+  mapped back in every header handed to the learner's code, and carries
+  ``x-expires`` as a safety net; :meth:`close` deletes them all.
+
+pika's callbacks never run learner code: a delivery is handed over by the
+world's loop (:class:`~harness.live.loop.RealTimeLoop`), outside pika, so a
+crash may close the connection the delivery came on.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from types import MappingProxyType
+from typing import Any
+
+from harness.broker import (
+    BrokerUnavailable,
+    ChannelClosed,
+    Delivery,
+    Message,
+    PreconditionFailed,
+)
+from harness.broker_arguments import read_arguments
+from harness.live.loop import RealTimeLoop
+from harness.timeline import Timeline
+
+SAFETY_EXPIRES = 300_000
+"""``x-expires`` (ms) of every queue a live run declares: the server deletes one left behind."""
+
+
+@dataclass
+class LiveChannel:
+    """A component's channel on RabbitMQ: its own connection, and what it holds unacked."""
+
+    owner: str
+    prefetch: int
+    connection: Any
+    channel: Any
+    open: bool = True
+    unacked: dict[int, tuple[str, Message]] = field(default_factory=dict)
+    """delivery tag → (the queue's name in the world, the message)."""
+    pump: Callable[[float], bool] | None = None
+
+
+class RabbitBroker:
+    """RabbitMQ through pika, as a world's queue broker (see the module)."""
+
+    def __init__(self, loop: RealTimeLoop, timeline: Timeline, *, parameters: Any) -> None:
+        import pika  # lazy: only live runs need it
+
+        self._pika = pika
+        self._parameters = parameters
+        self.scheduler = loop
+        self.clock = loop.clock
+        self.timeline = timeline
+        self.available = True
+        self.settings = None
+        """The simulator's knobs mean nothing here: RabbitMQ behaves as it does."""
+        self.prefix = f"twm-live-{uuid.uuid4().hex[:10]}-"
+        self._names: dict[str, str] = {}
+        self._unmap: dict[str, str] = {}
+        self._summaries: dict[str, str] = {}
+        self._channels: list[LiveChannel] = []
+        self._admin = pika.BlockingConnection(parameters)
+        self._publishing = self._admin.channel()
+        self._publishing.confirm_delivery()
+        self._closed = False
+
+    # -- names ------------------------------------------------------------------------------------
+
+    def real_name(self, name: str) -> str:
+        """The server's name of the world's queue ``name``."""
+        real = self._names.get(name)
+        if real is None:
+            real = self._names[name] = self.prefix + name
+            self._unmap[real] = name
+        return real
+
+    def _plain(self, value: Any) -> Any:
+        """pika's header values as the simulator's: plain types, queue names as the world's."""
+        if isinstance(value, Mapping):
+            return {key: self._plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._plain(item) for item in value]
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if isinstance(value, str):
+            return self._unmap.get(value, value)
+        return value
+
+    # -- topology ---------------------------------------------------------------------------------
+
+    def declare_queue(
+        self,
+        name: str,
+        *,
+        dead_letter: str | None = None,
+        delivery_limit: int | None = None,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Declare ``name`` on RabbitMQ with the same arguments the simulator reads."""
+        # The simulator's reading first: an argument it refuses is refused here too.
+        spec = read_arguments(
+            name, arguments, dead_letter=dead_letter, delivery_limit=delivery_limit
+        )
+        given = dict(arguments or {})
+        if dead_letter is not None:
+            given.setdefault("x-dead-letter-exchange", "")
+            given.setdefault("x-dead-letter-routing-key", dead_letter)
+        if delivery_limit is not None:
+            given.setdefault("x-delivery-limit", delivery_limit)
+        key = given.get("x-dead-letter-routing-key")
+        if isinstance(key, str):
+            given["x-dead-letter-routing-key"] = self.real_name(key)
+        given["x-expires"] = SAFETY_EXPIRES
+        self._admin.channel().queue_declare(
+            self.real_name(name), durable=spec.quorum, arguments=given
+        )
+
+    def delete_queue(self, name: str) -> None:
+        self._admin.channel().queue_delete(self.real_name(name))
+
+    # -- publishing -------------------------------------------------------------------------------
+
+    def publish(self, queue: str, message: Message) -> bool:
+        """Publish through the default exchange, confirmed: True (ack) or False (nack)."""
+        if not self.available:
+            raise BrokerUnavailable("the broker is down; the message was not taken")
+        pika = self._pika
+        if message.summary:
+            self._summaries[message.message_id] = message.summary
+        headers = {
+            key: (self.real_name(value) if key == "x-dead-letter-routing-key" else value)
+            for key, value in message.headers.items()
+        }
+        properties = pika.BasicProperties(
+            message_id=message.message_id,
+            content_type="application/json",
+            headers=headers or None,
+            expiration=None if message.expiration is None else str(message.expiration),
+        )
+        body = json.dumps(dict(message.body), sort_keys=True).encode()
+        try:
+            self._publishing.basic_publish("", self.real_name(queue), body, properties)
+        except pika.exceptions.NackError:
+            return False
+        return True
+
+    # -- channels and consumers -------------------------------------------------------------------
+
+    def open_channel(self, owner: str, *, prefetch: int = 0) -> LiveChannel:
+        """A new connection and channel for ``owner``, with ``basic.qos(prefetch)``."""
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0 (0 = unlimited), got {prefetch}")
+        connection = self._pika.BlockingConnection(self._parameters)
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=prefetch)
+        live = LiveChannel(owner, prefetch, connection, channel)
+        live.pump = partial(self._pump, live)
+        self.scheduler.add_pump(live.pump)
+        self._channels.append(live)
+        return live
+
+    def _pump(self, live: LiveChannel, seconds: float) -> bool:
+        """Let ``live``'s connection read what RabbitMQ sent; idle once nothing more is due."""
+        if not live.open:
+            return True
+        live.connection.process_data_events(time_limit=seconds)
+        return True
+
+    def consume(
+        self, channel: LiveChannel, queue: str, callback: Callable[[Delivery], None]
+    ) -> None:
+        """``basic_consume`` on ``queue``, manual acks; each delivery goes to ``callback``."""
+        self._check_open(channel)
+
+        def take(_channel: Any, method: Any, properties: Any, body: bytes) -> None:
+            try:
+                decoded = json.loads(body) if body else {}
+            except ValueError:
+                decoded = {"raw": body.decode("utf-8", errors="replace")}
+            headers = MappingProxyType(self._plain(properties.headers or {}))
+            message_id = properties.message_id or ""
+            summary = self._summaries.get(message_id, "")
+            message = Message(message_id, decoded, headers, summary)
+            channel.unacked[method.delivery_tag] = (queue, message)
+            delivery = Delivery(
+                method.delivery_tag, message_id, decoded, bool(method.redelivered), headers, queue
+            )
+            self.scheduler.soon(partial(self._hand_over, channel, delivery, callback))
+
+        channel.channel.basic_consume(self.real_name(queue), take, auto_ack=False)
+
+    def _hand_over(
+        self, channel: LiveChannel, delivery: Delivery, callback: Callable[[Delivery], None]
+    ) -> None:
+        if not channel.open or delivery.tag not in channel.unacked:
+            return  # its connection was closed while the delivery waited in the loop
+        summary = self._summaries.get(delivery.message_id, "")
+        what = f"deliver {delivery.message_id}{summary} tag={delivery.tag}"
+        if delivery.redelivered:
+            what += " redelivered"
+        self.timeline.record(self.clock.now, "broker", channel.owner, what)
+        callback(delivery)
+
+    def close_channel(self, channel: LiveChannel, *, reason: str = "closed") -> None:
+        """Close ``channel``'s connection abruptly (its socket, no AMQP goodbye): RabbitMQ
+        requeues its unacked deliveries, as when the consumer's process dies."""
+        if not channel.open:
+            return
+        channel.open = False
+        self.scheduler.remove_pump(channel.pump)
+        held = sorted(channel.unacked)
+        channel.unacked.clear()
+        _abort(channel.connection)
+        if held:
+            listed = ", ".join(str(tag) for tag in held)
+            self._note(f"connection of {channel.owner} dropped ({reason}): tag {listed} unacked")
+
+    # -- settling ---------------------------------------------------------------------------------
+
+    def ack(self, channel: LiveChannel, tag: int, *, multiple: bool = False) -> None:
+        self._settle(channel, tag, multiple, lambda: channel.channel.basic_ack(tag, multiple))
+
+    def nack(
+        self, channel: LiveChannel, tag: int, *, multiple: bool = False, requeue: bool = True
+    ) -> None:
+        self._settle(
+            channel,
+            tag,
+            multiple,
+            lambda: channel.channel.basic_nack(tag, multiple=multiple, requeue=requeue),
+        )
+
+    def reject(self, channel: LiveChannel, tag: int, *, requeue: bool = True) -> None:
+        self._settle(
+            channel, tag, False, lambda: channel.channel.basic_reject(tag, requeue=requeue)
+        )
+
+    def _settle(
+        self, channel: LiveChannel, tag: int, multiple: bool, send: Callable[[], None]
+    ) -> None:
+        self._check_open(channel)
+        known = isinstance(tag, int) and not isinstance(tag, bool)
+        if known and multiple and tag == 0:
+            settled = list(channel.unacked)
+        elif known and multiple:
+            settled = [t for t in channel.unacked if t <= tag]
+            known = tag in channel.unacked
+        else:
+            settled = [tag] if known else []
+            known = known and tag in channel.unacked
+        if known or (multiple and tag == 0):
+            send()
+            for t in settled:
+                channel.unacked.pop(t, None)
+            return
+        # A tag RabbitMQ never gave on this channel: let RabbitMQ answer it (406, the channel
+        # closes), and wait for that answer, so the learner's code meets it at this call.
+        self._refused(channel, tag, send)
+
+    def _refused(self, channel: LiveChannel, tag: Any, send: Callable[[], None]) -> None:
+        pika = self._pika
+        text = f"406 PRECONDITION_FAILED - unknown delivery tag {tag!r}"
+        try:
+            if isinstance(tag, int) and not isinstance(tag, bool):
+                send()
+            channel.channel.basic_qos(prefetch_count=channel.prefetch)  # a round trip
+        except (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ChannelWrongStateError) as e:
+            text = f"{getattr(e, 'reply_code', 406)} {getattr(e, 'reply_text', text)}"
+        channel.unacked.clear()
+        channel.open = False
+        self.scheduler.remove_pump(channel.pump)
+        _abort(channel.connection)
+        raise PreconditionFailed(
+            f"{text}: it was never delivered on this channel, or it was already acked, nacked "
+            "or rejected. RabbitMQ closed the channel."
+        )
+
+    def _check_open(self, channel: LiveChannel) -> None:
+        if not channel.open:
+            raise ChannelClosed("this channel is closed; nothing can be done on it any more")
+
+    # -- what is left ---------------------------------------------------------------------------
+
+    def ready(self, queue: str) -> list[Message]:
+        """The messages waiting in ``queue``: fetched with ``basic_get`` and put back."""
+        channel = self._admin.channel()
+        found = []
+        try:
+            while True:
+                method, properties, body = channel.basic_get(self.real_name(queue))
+                if method is None:
+                    break
+                message_id = properties.message_id or ""
+                decoded = json.loads(body) if body else {}
+                headers = MappingProxyType(self._plain(properties.headers or {}))
+                found.append(
+                    Message(message_id, decoded, headers, self._summaries.get(message_id, ""))
+                )
+            if found:
+                channel.basic_nack(0, multiple=True, requeue=True)
+        finally:
+            channel.close()
+        return found
+
+    def unacked(self, queue: str | None = None) -> list[Message]:
+        """What the world's open channels hold delivered and unsettled (of ``queue``)."""
+        return [
+            message
+            for channel in self._channels
+            if channel.open
+            for name, message in channel.unacked.values()
+            if queue is None or name == queue
+        ]
+
+    def _note(self, what: str) -> None:
+        self.timeline.record(self.clock.now, "broker", "broker", what)
+
+    def close(self) -> None:
+        """Close every connection and delete every queue this broker declared."""
+        if self._closed:
+            return
+        self._closed = True
+        for channel in self._channels:
+            if channel.open:
+                channel.open = False
+                self.scheduler.remove_pump(channel.pump)
+                _close_quietly(channel.connection)
+        try:
+            if self._admin.is_open:
+                admin = self._admin.channel()
+                for real in self._names.values():
+                    admin.queue_delete(real)
+        finally:
+            _close_quietly(self._admin)
+
+
+def _abort(connection: Any) -> None:
+    """Shut a pika connection's socket without a goodbye: a process that died."""
+    try:
+        sock = connection._impl._transport._sock
+    except AttributeError:
+        _close_quietly(connection)  # another pika: a plain close requeues just the same
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        if connection.is_open:
+            connection.close()
+    except Exception:  # a connection RabbitMQ already dropped: nothing is left to close
+        pass
