@@ -530,7 +530,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             error = NotDone(error, item.name)
             error.__cause__ = call.excinfo.value
         live = item.config.stash[_state]["live"]
-        if live is not None and type(error).__name__ in ("LiveBroken", "NotPlayedLive"):
+        if live is not None and type(error).__name__ in _LIVE_ERRORS:
             status, promise, message, hint = _live_report(item, rep, error, title)
         elif isinstance(error, PromiseBroken):
             token = error.token
@@ -630,10 +630,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         _record(item, status, promise, message, hint.id if hint else None, raised, token)
 
 
+_LIVE_ERRORS = ("LiveBroken", "NotPlayedLive", "ServerMissing")
+"""What a live test may end with beside the simulator's errors (:mod:`harness.live`)."""
+
+
 def _live_report(item: pytest.Item, rep: pytest.TestReport, error: Exception, title: str):
     """A live failure's report (:mod:`harness.live.report`), or the skip of a test that live
     mode does not play; returns what :func:`_record` records of it."""
-    if type(error).__name__ == "NotPlayedLive":
+    if type(error).__name__ == "ServerMissing":
+        from harness.live.session import in_ci
+
+        if in_ci():
+            rep.longrepr = report.title_line(title, "FAILED") + f"\n  CI=true and {error}"
+            return "failed", None, str(error), None
+    if type(error).__name__ in ("NotPlayedLive", "ServerMissing"):
         rep.outcome = "skipped"
         rep.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}")
         return "skipped", None, str(error), None

@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 
 from harness.broker import Broker
-from harness.clock import VirtualClock
+from harness.clock import EPOCH, VirtualClock
 from harness.database import Database
 from harness.errors import LearnerError, NotDone
 from harness.faults import CALL_LIMIT, Crash, CrashPoint, Gate, RunawayLoop
@@ -91,6 +91,12 @@ class World:
 
     def now(self) -> float:
         return self.clock.now
+
+    @property
+    def epoch(self) -> float:
+        """What ``time.time()`` reads at the world's time 0: :data:`harness.clock.EPOCH` on the
+        simulator, the wall clock when a live world began."""
+        return getattr(self.clock, "epoch", EPOCH.timestamp())
 
     @property
     def database(self) -> Database:

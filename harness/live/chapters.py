@@ -15,8 +15,23 @@ LIVE = {
     "payments-queue": "ch03 tasks 1-2: the payments consumer on a RabbitMQ queue",
     "payments-inbox": "ch04 task 1: the payments consumer on a RabbitMQ queue, its inbox in SQLite",
     "payments-retry": "ch06: the retrying consumer, its wait and dead-letter queues on RabbitMQ",
+    "outbox-relay": "ch05 task 2: the relay, publishing with confirms to RabbitMQ, "
+    "its outbox on PostgreSQL",
 }
 """Workload → what runs on the real servers."""
+
+ON_POSTGRES = {"outbox-relay"}
+"""The live workloads whose store is PostgreSQL; the others keep their SQLite store (the
+learner's SQL in ch04 and ch06 is SQLite's, and that store is the consumer's own file)."""
+
+TIMED = {
+    "others-not-held": "a healthy payment captured within 10 ms of its publish",
+    "retries-spread": "a retry's wait within its ceiling, to the millisecond",
+    "backoff-doubles": "a refused event's waits doubling, give or take one 5 ms poll",
+}
+"""Promises that measure milliseconds of virtual time: a live run does not judge them (RabbitMQ
+expires a TTL and hands over a delivery a few milliseconds late, and a busy machine more),
+and the simulator judges them on the same trace and schedule instead."""
 
 LOG = "a Kafka-like log; Kafka cannot run on these machines, so the log stays simulated"
 SIMULATED = {
@@ -33,6 +48,10 @@ SIMULATED = {
     "tests/live runs them on PostgreSQL as separate processes",
     "outbox-cleanup": "a retention sweep over the outbox table, on the virtual clock",
     "order-saga": "ch08's saga, whose timeouts are on the virtual clock",
+    "flash-sale": "ch07's run is watched after every event of the simulated broker (what each "
+    "consumer holds in flight and buffered, its credit window changed mid-run), which "
+    "RabbitMQ does not show a client; and its memory alarm would block every client of a "
+    "shared RabbitMQ",
 }
 """Workload → why it is not played live."""
 

@@ -15,7 +15,10 @@ is a world on RabbitMQ (:func:`harness.world.on_servers`):
   same schedule may interleave differently on the next run. Its failure is a
   :class:`LiveBroken`, which says so;
 - when a live run breaks a promise, the simulator plays the same trace under
-  the same schedule, and the failure says what each world gave.
+  the same schedule, and the failure says what each world gave;
+- promises that measure milliseconds of virtual time
+  (:data:`harness.live.chapters.TIMED`) are not judged live: the simulator
+  judges them, and the session's summary names them.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from harness.clock import frozen_time
 from harness.errors import LearnerError, NotDone
 from harness.explore import Exploration, Factory, first_broken
 from harness.faults import Schedule, single_crash_schedules_of
-from harness.live.chapters import LIVE, reason_not_live
+from harness.live.chapters import LIVE, ON_POSTGRES, TIMED, reason_not_live
 from harness.live.comparison import Comparison, compare
 from harness.live.loop import LiveTimeout
 from harness.outcome import Outcome
@@ -69,6 +72,8 @@ class LiveStats:
     runs: int = 0
     seconds: float = 0.0
     deliveries: int = 0
+    unjudged: set[str] = field(default_factory=set)
+    """The timed promises live runs left to the simulator (:data:`TIMED`)."""
     disagreements: list[str] = field(default_factory=list)
     """Cases where a live run kept every promise and the simulator, on the same schedule, did
     not: said at the end of the session, since the live run is the one that counts."""
@@ -88,6 +93,8 @@ class LiveExplorer:
         self.where = where
         self.stats = stats or LiveStats()
         self.runs = 0
+        self.world = where
+        """The servers of the workload under test, for people (RabbitMQ, and PostgreSQL)."""
         self.explored: Exploration | None = None
 
     # -- what a chapter test asks --------------------------------------------------------------
@@ -157,7 +164,24 @@ class LiveExplorer:
         name = getattr(workload, "NAME", getattr(workload, "__name__", "?"))
         if name not in LIVE:
             raise NotPlayedLive(reason_not_live(name))
+        self.world = self.where
+        if name in ON_POSTGRES:
+            dsn = self.servers.postgres()  # ServerMissing, before any run, if none answers
+            self.world = f"{self.where} and PostgreSQL ({_host(dsn)})"
+        if promises and all(promise.id in TIMED for promise in promises):
+            raise NotPlayedLive(
+                "every promise this test checks measures milliseconds of virtual time ("
+                + "; ".join(f"{p.id}: {TIMED[p.id]}" for p in promises)
+                + "), which a real RabbitMQ does not keep to the millisecond. Run it on the "
+                "simulator: the same command without --world live"
+            )
         self.explored = Exploration(workload, factory, tuple(traces), tuple(promises))
+
+    def _judged(self, promises: Sequence[Promise]) -> list[Promise]:
+        """The promises a live run judges: all but the timed ones (:data:`TIMED`)."""
+        judged = [promise for promise in promises if promise.id not in TIMED]
+        self.stats.unjudged.update(p.id for p in promises if p.id in TIMED)
+        return judged
 
     def _run(self, workload: ModuleType, factory: Factory, trace: Trace, schedule: Schedule):
         self.runs += 1
@@ -188,6 +212,7 @@ class LiveExplorer:
             live = self._run(workload, factory, trace, schedule)
         except (LearnerError, NotDone):
             raise
+        promises = self._judged(promises)
         broken = first_broken(live, promises)
         simulated = self._simulate(workload, factory, trace, schedule)
         if broken is None:
@@ -200,7 +225,7 @@ class LiveExplorer:
                     )
             return live
         comparison = compare(broken, live, simulated, promises, trace, schedule)
-        raise LiveBroken(comparison, runs=self.runs, where=self.where)
+        raise LiveBroken(comparison, runs=self.runs, where=self.world)
 
     def _simulate(
         self, workload: ModuleType, factory: Factory, trace: Trace, schedule: Schedule
@@ -211,3 +236,9 @@ class LiveExplorer:
                 return workload.run(factory, trace, schedule, freezer=freezer)
         except Exception:
             return None
+
+
+def _host(dsn: str) -> str:
+    """``127.0.0.1:5432`` from a libpq string."""
+    fields = dict(part.split("=", 1) for part in dsn.split() if "=" in part)
+    return f"{fields.get('host', 'localhost')}:{fields.get('port', '5432')}"

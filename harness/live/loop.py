@@ -8,9 +8,11 @@ and meanwhile it *pumps* the real servers (pika's ``process_data_events``),
 whose callbacks schedule the deliveries they bring for now.
 
 A live run has no event heap that empties by itself: messages may be on their
-way from RabbitMQ. :meth:`RealTimeLoop.run` ends when no timer is left, every
-pump says it is idle, and nothing arrived for :data:`QUIET` seconds; and at the
-latest at its real-time deadline, with :class:`LiveTimeout`.
+way from RabbitMQ, or waiting out a TTL. :meth:`RealTimeLoop.run` ends when no
+timer is left, every pump says it is idle, nothing arrived for :data:`QUIET`
+seconds and no server's check (:meth:`RealTimeLoop.add_check`) sees anything
+still to move; and at the latest at its real-time deadline, with
+:class:`LiveTimeout`.
 
 >>> loop = RealTimeLoop(seed=0)
 >>> seen = []
@@ -43,7 +45,8 @@ class LiveTimeout(Exception):
 
 
 class RealClock:
-    """Wall-clock seconds since the world began (``time.monotonic``), read as ``clock.now``.
+    """Wall-clock seconds since the world began (``time.time()``, the clock the learner's code
+    reads too, so that a time it stamps and the world's agree), read as ``clock.now``.
 
     It cannot be moved: :meth:`advance_to` and :meth:`advance_by` leave it as it is
     (a port's virtual latency costs no real time).
@@ -53,14 +56,19 @@ class RealClock:
     True
     """
 
-    __slots__ = ("_start",)
+    __slots__ = ("epoch",)
+
+    slack = 0.020
+    """Real seconds by which two readings of one moment may differ: the time the learner's
+    code stamps for a call and the time the world records it (the checkers allow for it)."""
 
     def __init__(self) -> None:
-        self._start = time.monotonic()
+        self.epoch = time.time()
+        """What ``time.time()`` read when the world began (its time 0)."""
 
     @property
     def now(self) -> float:
-        return time.monotonic() - self._start
+        return time.time() - self.epoch
 
     def advance_to(self, when: float) -> None:
         """Real time is not moved by the harness: nothing happens."""
@@ -72,6 +80,9 @@ class RealClock:
 Pump = Callable[[float], bool]
 """Lets a server's I/O run for at most the given seconds; returns whether it is idle
 (nothing in flight that it knows of)."""
+Check = Callable[[], bool]
+"""Whether a server still holds something that will move without the harness (a message
+that will expire to another queue, a ready message a consumer has room for)."""
 
 
 class RealTimeLoop:
@@ -88,6 +99,7 @@ class RealTimeLoop:
         self._heap: list[tuple[float, int, int, Action]] = []
         self._sequence = 0
         self._pumps: list[Pump] = []
+        self._checks: list[Check] = []
         self._last_event = 0.0
         self.events = 0
 
@@ -130,6 +142,14 @@ class RealTimeLoop:
     def remove_pump(self, pump: Pump) -> None:
         if pump in self._pumps:
             self._pumps.remove(pump)
+
+    def add_check(self, check: Check) -> None:
+        """Ask ``check`` before the loop ends whether anything is still on its way."""
+        self._checks.append(check)
+
+    def _settled(self) -> bool:
+        """Whether no server has anything left that will still move (see :data:`Check`)."""
+        return not any(check() for check in self._checks)
 
     def pump(self, seconds: float = 0.0) -> bool:
         """Let every server's I/O run (at most ``seconds`` in all); True when all are idle."""
@@ -175,7 +195,9 @@ class RealTimeLoop:
                 continue
             due = self._heap[0][0] if self._heap else None
             if due is None and until is None and idle and now - self._last_event >= self.quiet:
-                return count
+                if self._settled():
+                    return count
+                self._last_event = now  # messages are still on their way: look again later
             # Wait for I/O, at most until the next timer (or a little, to look again).
             wait = 0.002 if due is None else max(0.0, min(due - clock.now, 0.002))
             self.pump(wait)

@@ -45,6 +45,13 @@ from harness.broker_arguments import read_arguments
 from harness.live.loop import RealTimeLoop
 from harness.timeline import Timeline
 
+FLOAT = b"twm-float:"
+"""How a float header travels: pika cannot encode AMQP's double, so a float goes as a byte
+string with this prefix and comes back a float (:func:`_wire`, :meth:`RabbitBroker._plain`)."""
+STILL = 0.5
+"""Real seconds a world must look still after its last message was due to expire into
+another queue before its run ends (:meth:`RabbitBroker.moving`): RabbitMQ moves an expired
+message in a few milliseconds, and in hundreds on a busy machine."""
 SAFETY_EXPIRES = 300_000
 """``x-expires`` (ms) of every queue a live run declares: the server deletes one left behind."""
 
@@ -85,7 +92,16 @@ class RabbitBroker:
         self._admin = pika.BlockingConnection(parameters)
         self._publishing = self._admin.channel()
         self._publishing.confirm_delivery()
+        self._control = self._admin.channel()
+        self._consumers: dict[str, list[LiveChannel]] = {}
+        self._expiring: dict[str, float] = {}
+        """The world's queues whose messages expire into another queue (a TTL and a
+        dead-letter target), with their TTL in seconds: they still move after everything
+        else is quiet."""
+        self._due: float | None = None
+        """When the last message put in an expiring queue is due to leave it."""
         self._closed = False
+        loop.add_check(self.moving)
 
     # -- names ------------------------------------------------------------------------------------
 
@@ -103,6 +119,8 @@ class RabbitBroker:
             return {key: self._plain(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self._plain(item) for item in value]
+        if isinstance(value, bytes) and value.startswith(FLOAT):
+            return float(value[len(FLOAT) :].decode())
         if isinstance(value, bytes):
             value = value.decode("utf-8", errors="replace")
         if isinstance(value, str):
@@ -134,12 +152,12 @@ class RabbitBroker:
         if isinstance(key, str):
             given["x-dead-letter-routing-key"] = self.real_name(key)
         given["x-expires"] = SAFETY_EXPIRES
-        self._admin.channel().queue_declare(
-            self.real_name(name), durable=spec.quorum, arguments=given
-        )
+        if "x-message-ttl" in given and "x-dead-letter-routing-key" in given:
+            self._expiring[name] = float(given["x-message-ttl"]) / 1000
+        self._control.queue_declare(self.real_name(name), durable=spec.quorum, arguments=given)
 
     def delete_queue(self, name: str) -> None:
-        self._admin.channel().queue_delete(self.real_name(name))
+        self._control.queue_delete(self.real_name(name))
 
     # -- publishing -------------------------------------------------------------------------------
 
@@ -151,7 +169,7 @@ class RabbitBroker:
         if message.summary:
             self._summaries[message.message_id] = message.summary
         headers = {
-            key: (self.real_name(value) if key == "x-dead-letter-routing-key" else value)
+            key: (self.real_name(value) if key == "x-dead-letter-routing-key" else _wire(value))
             for key, value in message.headers.items()
         }
         properties = pika.BasicProperties(
@@ -165,6 +183,11 @@ class RabbitBroker:
             self._publishing.basic_publish("", self.real_name(queue), body, properties)
         except pika.exceptions.NackError:
             return False
+        if queue in self._expiring:
+            ttl = self._expiring[queue]
+            if message.expiration is not None:
+                ttl = min(ttl, message.expiration / 1000)
+            self._due = max(self._due or 0.0, self.clock.now + ttl)
         return True
 
     # -- channels and consumers -------------------------------------------------------------------
@@ -211,6 +234,33 @@ class RabbitBroker:
             self.scheduler.soon(partial(self._hand_over, channel, delivery, callback))
 
         channel.channel.basic_consume(self.real_name(queue), take, auto_ack=False)
+        self._consumers.setdefault(queue, []).append(channel)
+
+    def moving(self) -> bool:
+        """Whether one of the world's queues holds ready messages that will still move: a
+        queue whose messages expire into another, or one with a consumer that has room.
+
+        The loop asks before a run ends (:meth:`RealTimeLoop.add_check`): on RabbitMQ a
+        message waiting out its TTL is nothing the loop can see, and the run is not over."""
+        if self._count_moving():
+            return True
+        # A message dead-lettered from one queue to another is counted in neither while
+        # RabbitMQ moves it: the world must look still for a while after the last was due.
+        return self._due is not None and self.clock.now < self._due + STILL
+
+    def _count_moving(self) -> bool:
+        for name in list(self._names):
+            consumers = [c for c in self._consumers.get(name, ()) if c.open]
+            room = any(c.prefetch == 0 or len(c.unacked) < c.prefetch for c in consumers)
+            declared = self._control.queue_declare(self.real_name(name), passive=True).method
+            if declared.consumer_count > len(consumers):
+                return True  # a dropped connection RabbitMQ has not seen go: it will requeue
+            if declared.message_count and name in self._expiring:
+                self._due = max(self._due or 0.0, self.clock.now)
+                return True
+            if declared.message_count and room:
+                return True
+        return False
 
     def _hand_over(
         self, channel: LiveChannel, delivery: Delivery, callback: Callable[[Delivery], None]
@@ -350,11 +400,21 @@ class RabbitBroker:
                 _close_quietly(channel.connection)
         try:
             if self._admin.is_open:
-                admin = self._admin.channel()
                 for real in self._names.values():
-                    admin.queue_delete(real)
+                    self._control.queue_delete(real)
         finally:
             _close_quietly(self._admin)
+
+
+def _wire(value: Any) -> Any:
+    """A header value as pika can encode it: floats as :data:`FLOAT` byte strings, at any depth."""
+    if isinstance(value, float):
+        return FLOAT + repr(value).encode()
+    if isinstance(value, Mapping):
+        return {key: _wire(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wire(item) for item in value]
+    return value
 
 
 def _abort(connection: Any) -> None:

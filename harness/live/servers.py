@@ -95,6 +95,21 @@ class Live:
         self.quiet = quiet
         self.deadline = deadline
         self._brokers: dict[int, RabbitBroker] = {}
+        self._postgres: str | None = None
+        self._postgres_missing: str | None = None
+
+    def postgres(self) -> str:
+        """The libpq string of the PostgreSQL server live stores run on, found on first use;
+        :class:`ServerMissing` (every time) when none answers."""
+        if self._postgres_missing is not None:
+            raise ServerMissing(self._postgres_missing)
+        if self._postgres is None:
+            try:
+                self._postgres = postgres_dsn()
+            except ServerMissing as error:
+                self._postgres_missing = str(error)
+                raise
+        return self._postgres
 
     def open(self, world: Any) -> tuple[Any, Any, Any]:
         loop = RealTimeLoop(seed=world.seed, quiet=self.quiet, deadline=self.deadline)

@@ -49,6 +49,12 @@ class LiveSession:
             f"({stats.deliveries} deliveries); crash-free and single-crash schedules only, "
             "no determinism, no shrinking, no replay token"
         ]
+        if stats.unjudged:
+            lines.append(
+                "not judged live, as they measure milliseconds of virtual time: "
+                + ", ".join(sorted(stats.unjudged))
+                + " (the same command without --world live judges them)"
+            )
         if stats.disagreements:
             lines.append(
                 f"the simulator disagreed on {len(stats.disagreements)} case(s) that RabbitMQ "

@@ -33,13 +33,13 @@ from harness.traces import COUNT, NUMBER, POSITIVE, STRING, Step, Trace, Vocabul
 from harness.workloads.outbox_world import (
     QUEUE,
     Published,
-    SqliteBackend,
     Stalls,
     body_of,
     event_key,
     outbox_notes,
     require_closed,
     wall,
+    world_backend,
 )
 from harness.workloads.play import new_world, schedule_steps
 from harness.world import Component
@@ -83,9 +83,11 @@ def play(
     freezer: object = None,
     relays: int,
     lease: float = 0.0,
-    backend: Callable[[Any], Any] = SqliteBackend,
+    backend: Callable[[Any], Any] = world_backend,
 ) -> Outcome:
-    """The engine: ``relays`` = 0 hosts one relay built without ``worker``/``lease``."""
+    """The engine: ``relays`` = 0 hosts one relay built without ``worker``/``lease``.
+
+    ``backend`` makes the run's database (default: SQLite, or PostgreSQL in a live world)."""
     world = new_world(trace, schedule, freezer)
     timeline, scheduler = world.timeline, world.scheduler
     world.broker.declare_queue(QUEUE)

@@ -27,7 +27,6 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.clock import EPOCH
 from harness.errors import LearnerError
 from harness.faults import Gate
 from harness.ports.sql_store import PgStore, SqliteStore
@@ -80,8 +79,9 @@ LOCK_TIMEOUT = "2s"
 
 
 def wall(world: World) -> float:
-    """What ``time.time()`` shows learner code at the world's current virtual time."""
-    return EPOCH.timestamp() + world.now()
+    """What ``time.time()`` shows learner code at the world's current time (virtual, or real in
+    a live world)."""
+    return world.epoch + world.now()
 
 
 def body_of(order: str, seq: int, kind: str) -> str:
@@ -161,6 +161,14 @@ class PostgresBackend:
 
 Backend = Callable[[World], Any]
 """Builds a run's database for a world: ``SqliteBackend`` (default) or a PostgreSQL one."""
+
+
+def world_backend(world: World) -> Any:
+    """The database of a run in ``world``: its SQLite one on the simulator; on real servers
+    (live mode), a fresh schema on their PostgreSQL (:meth:`harness.live.servers.Live.store`)."""
+    if world.servers is None:
+        return SqliteBackend(world)
+    return PostgresBackend(world.servers.postgres())
 
 
 def require_closed(host: Component, store: Any, what: str) -> None:

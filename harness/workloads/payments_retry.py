@@ -47,7 +47,6 @@ from typing import Any
 
 from harness.broker import Message
 from harness.broker_settings import RABBITMQ_4
-from harness.clock import EPOCH
 from harness.faults import Schedule
 from harness.outcome import Outcome
 from harness.ports import Channel, Store
@@ -284,9 +283,11 @@ def run(
         replayed=replayed[0] if replayed else None,
         failing=_failing(trace),
         consumer_crashes=consumer.crashes,
-        epoch=EPOCH.timestamp(),
+        epoch=world.epoch,
         **settings,
     )
+    if world.servers is not None:
+        notes["slack"] = world.clock.slack
     world.close()
     return outcome_of(
         world,
