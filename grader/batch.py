@@ -48,7 +48,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import reaper
+from grader import affinity, reaper
 from grader.errors import GradingError
 from grader.records import (
     Record,
@@ -220,8 +220,10 @@ def grader_command(
     chapters: list[str] | None = None,
     hidden: Path | None = None,
     timeout: float | None = None,
+    cpus: list[int] | None = None,
 ) -> list[str]:
-    """The ``grader run`` that grades ``path`` into ``out`` (run in the kit's folder)."""
+    """The ``grader run`` that grades ``path`` into ``out`` (run in the kit's folder), on
+    ``cpus`` when given (see :mod:`grader.affinity`)."""
     command = [
         sys.executable,
         "-m",
@@ -240,6 +242,8 @@ def grader_command(
         command += ["--hidden", str(hidden.resolve())]
     if timeout is not None:
         command += ["--timeout", str(timeout)]
+    if cpus:
+        command += ["--cpus", ",".join(map(str, cpus))]
     return command
 
 
@@ -250,6 +254,7 @@ def grade_in_subprocess(
     hidden: Path | None = None,
     timeout: float | None = None,
     work: Path | None = None,
+    cpus: list[int] | None = None,
 ) -> SubmissionResult:
     """``grader run PATH --format json`` in a child process of its own; its result.
 
@@ -271,7 +276,9 @@ def grade_in_subprocess(
         os.chmod(tmp, 0o711)  # the sandboxes inside must be reachable by the learner's account
         private = Path(tempfile.mkdtemp(prefix="result-", dir=tmp))
         out, log = private / "result.json", private / "stderr.txt"
-        command = grader_command(path, out, chapters=chapters, hidden=hidden, timeout=timeout)
+        command = grader_command(
+            path, out, chapters=chapters, hidden=hidden, timeout=timeout, cpus=cpus
+        )
         with open(log, "wb") as stderr:
             process = subprocess.Popen(
                 command,
@@ -522,10 +529,20 @@ def run(args: argparse.Namespace) -> int:
     url = None if args.no_gradebook else _gradebook_url(args.gradebook, out)
     work = work_root(out)
 
+    # Each grading under way has CPUs of its own, so that two never pin a test process to
+    # the same CPU while another stands idle.
+    shares = affinity.Shares(args.jobs)
+
     def grade(path: Path) -> SubmissionResult | None:
-        return grade_in_subprocess(
-            path, chapters=chapters, hidden=args.hidden, timeout=args.timeout, work=work
-        )
+        with shares.share() as cpus:
+            return grade_in_subprocess(
+                path,
+                chapters=chapters,
+                hidden=args.hidden,
+                timeout=args.timeout,
+                work=work,
+                cpus=cpus,
+            )
 
     from grader import pristine
 

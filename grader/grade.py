@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader import edition, integrity, pristine, reaper, runner
+from grader import affinity, edition, integrity, pristine, reaper, runner
 from grader import hidden as hidden_cases
 from grader import sandbox as sandboxes
 from grader.errors import GradingError
@@ -108,7 +108,10 @@ def grade_submission(
                 return None
             hidden_lane.tests = _probed(lane, sandbox)
             hidden_cases.remember(key, hidden_lane.tests)
+            hidden_lane.cpu = lane.cpu
             return hidden_lane
+
+        affinity.pin(lanes)
 
         def plan(lane: runner.Lane) -> list[str]:
             """The planned tests under the files and folders the lane's first run was given."""

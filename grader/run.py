@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader import affinity
 from grader.errors import GradingError
 from grader.formats import FORMATS, render
 from grader.grade import DEFAULT_TEST_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_WORKERS, grade_submission
@@ -54,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"test processes sharing the chapters (default {DEFAULT_WORKERS}; "
         "1 when grading several submissions at once)",
     )
+    parser.add_argument(
+        "--cpus",
+        default=None,
+        metavar="LIST",
+        help="the CPUs this grading and every process it starts run on, e.g. 0,1 or 0-3 "
+        "(default: all it may use); each test process is given one of them, in turn",
+    )
 
 
 def chapters_of(value: str | None) -> list[str] | None:
@@ -88,6 +96,8 @@ def check_writable(out: Path | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.out)
+    if args.cpus is not None:
+        affinity.confine(affinity.parse(args.cpus))
     result = grade_submission(
         args.path,
         chapters=chapters_of(args.chapters),

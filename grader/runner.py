@@ -74,9 +74,11 @@ def isolation_options(test_timeout: float) -> list[str]:
     ]
 
 
-def _limits(cpu_seconds: int, memory: int) -> None:
+def _limits(cpu_seconds: int, memory: int, cpu: int | None = None) -> None:
     import resource
 
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
@@ -173,6 +175,10 @@ class Lane:
     repeat: bool = True
     """Run each test that passed a second time, identically, and score a different outcome
     as nondeterministic (``--grader-repeat``); a probe of the reference need not."""
+    cpu: int | None = None
+    """The one CPU this lane's test process, and the learner processes it starts, run on
+    (None: any). Under ``--isolate`` each port call is a round trip between the two; on one
+    CPU it is a direct switch from one to the other, not a wake-up across cores."""
     records: dict[str, dict] = field(default_factory=dict)
     attempt: int = 0
     process: subprocess.Popen | None = None
@@ -218,7 +224,7 @@ class Lane:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=lambda: _limits(cpu, MEMORY_LIMIT),
+                preexec_fn=lambda: _limits(cpu, MEMORY_LIMIT, self.cpu),
             )
 
     def _selection(self) -> list[str]:

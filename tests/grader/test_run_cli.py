@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,15 @@ def test_an_unwritable_output_path(checkout: Path, tmp_path: Path):
     assert "does not exist" in line
     line = one_line_error(grader("run", str(checkout), "--out", str(tmp_path)))
     assert "is a folder" in line
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="this system sets no affinity")
+@pytest.mark.parametrize(
+    "cpus, says", [("9999", "this grader may run on CPUs"), ("one", "such as 0,1")]
+)
+def test_cpus_the_grader_may_not_use(checkout: Path, cpus: str, says: str):
+    line = one_line_error(grader("run", str(checkout), "--cpus", cpus))
+    assert line.startswith(f"grader run: --cpus {cpus}: ") and says in line
 
 
 def test_no_subcommand_shows_the_usage():
