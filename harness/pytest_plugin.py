@@ -330,9 +330,10 @@ def _live_explorer(live):
     try:
         return live.explorer()
     except ServerMissing as error:
-        if in_ci():
-            pytest.fail(f"CI=true and {error}", pytrace=False)
-        pytest.skip(str(error))
+        missing = str(error)
+    if in_ci():
+        pytest.fail(f"CI=true and {missing}", pytrace=False)
+    pytest.skip(missing)
 
 
 # -- failure output ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ PostgreSQL, for the stores that run on it, with the libpq strings of
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -47,6 +48,8 @@ def rabbitmq_parameters() -> Any:
     parameters.blocked_connection_timeout = 5
     parameters.connection_attempts = 1
     parameters.heartbeat = 0  # a learner's breakpoint must not drop the connection
+    quiet = logging.getLogger("pika")
+    level, quiet.level = quiet.level, logging.CRITICAL  # the error below says it, once
     try:
         pika.BlockingConnection(parameters).close()
     except Exception as error:
@@ -56,6 +59,8 @@ def rabbitmq_parameters() -> Any:
             f"{str(error).strip() or 'no answer'}); start it (e.g. `rabbitmq-server`), or name "
             "another with TWM_RABBITMQ_URL=amqp://user:password@host:port/%2F"
         ) from None
+    finally:
+        quiet.setLevel(level)
     return parameters
 
 

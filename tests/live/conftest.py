@@ -98,3 +98,15 @@ def dsn() -> str:
             errors.append(f"{candidate.split(' connect_timeout')[0]}: {str(error).strip()}")
     _missing("no PostgreSQL server answered (" + "; ".join(errors) + ")")
     raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def rabbitmq() -> str:
+    """Where RabbitMQ answers, for people (skipped without one, see :func:`_missing`)."""
+    from harness.live.servers import ServerMissing, rabbitmq_parameters
+
+    try:
+        parameters = rabbitmq_parameters()
+    except ServerMissing as error:
+        _missing(str(error))
+    return f"{parameters.host}:{parameters.port}"
