@@ -38,6 +38,7 @@ import json
 import os
 import re
 import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -49,7 +50,6 @@ from harness.errors import LearnerError, NotDone, TargetError
 from harness.explore import Explorer, PromiseBroken, ReplayError
 from harness.faults import RunawayLoop
 from harness.hints import Failure, Hint, choose
-from harness.isolation import NoAnswer, ProcessEnded
 from harness.kit import Kit
 from harness.manifest import Manifest, ManifestError
 from harness.targets import NAMED, Target, resolve
@@ -449,11 +449,18 @@ def _line_of(path: Path, text: str, root: Path, *, enclosing: bool = False) -> s
     return f"{shown}:{number}"
 
 
+def _isolation_error(error: BaseException, name: str) -> bool:
+    """Whether ``error`` is :mod:`harness.isolation`'s ``name`` (``NoAnswer``, ``ProcessEnded``).
+    A run without ``--isolate`` never imports that package, and so never raises either."""
+    child = sys.modules.get("harness.isolation.child")
+    return child is not None and isinstance(error, getattr(child, name))
+
+
 def _loop_of(error: LearnerError, roots: list[Path]) -> tuple[str, str] | None:
     """A loop that never ends, by its kind and the learner's line it was stopped at (None for
     any other error): a run shows each such loop's timeline once, at its first failure."""
     original = error.original
-    if not isinstance(original, (RunawayLoop, NoAnswer)):
+    if not (isinstance(original, RunawayLoop) or _isolation_error(original, "NoAnswer")):
         return None
     location = report.location_of(original, roots)
     return (type(original).__name__, location) if location else None
@@ -525,7 +532,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif call.excinfo is not None and rep.when in ("setup", "call"):
         error = call.excinfo.value
         title = _title(item)
-        if isinstance(error, ProcessEnded):
+        if _isolation_error(error, "ProcessEnded"):
             error = error.as_learner_error()
         if isinstance(error, NotImplementedError) and "TODO(" in str(error):
             error = NotDone(error, item.name)
@@ -591,7 +598,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 if loop is not None:
                     loops[loop] = _test_name(item)
                 # A loop stopped by its time limit would cost that limit again to replay.
-                stopped = isinstance(error.original, (RunawayLoop, NoAnswer))
+                stopped = isinstance(error.original, RunawayLoop) or _isolation_error(
+                    error.original, "NoAnswer"
+                )
                 page = None if token is None or stopped else _page(item, token, title, replay, hint)
                 rep.longrepr = report.learner_error(
                     error,
@@ -601,7 +610,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                     hint=hint and hint.text,
                     page=page,
                 )
-            status = "timeout" if isinstance(error.original, NoAnswer) else "error"
+            status = "timeout" if _isolation_error(error.original, "NoAnswer") else "error"
             message = str(error)
         elif isinstance(error, (TargetError, ReplayError, TraceError)):
             rep.longrepr = report.title_line(title, "FAILED") + "\n  " + str(error)
