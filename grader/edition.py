@@ -45,6 +45,7 @@ SHIPPED = (
     "README.md",
     "docs/real-world.md",
     "docs/broker.md",
+    "docs/live.md",
     "pyproject.toml",
     ".gitignore",
     ".github/workflows/classroom.yml",
