@@ -33,7 +33,7 @@ from harness.clock import frozen_time
 from harness.errors import LearnerError, NotDone
 from harness.explore import Exploration, Factory, first_broken
 from harness.faults import Schedule, single_crash_schedules_of
-from harness.live.chapters import LIVE, ON_POSTGRES, TIMED, reason_not_live
+from harness.live.chapters import LIVE, ON_POSTGRES, TIMED, UNSAFE, reason_not_live
 from harness.live.comparison import Comparison, compare
 from harness.live.loop import LiveTimeout
 from harness.outcome import Outcome
@@ -72,6 +72,8 @@ class LiveStats:
     runs: int = 0
     seconds: float = 0.0
     deliveries: int = 0
+    unplayed: set[str] = field(default_factory=set)
+    """The traces live runs left to the simulator, with why (:data:`UNSAFE`)."""
     unjudged: set[str] = field(default_factory=set)
     """The timed promises live runs left to the simulator (:data:`TIMED`)."""
     disagreements: list[str] = field(default_factory=list)
@@ -108,7 +110,7 @@ class LiveExplorer:
     ) -> int:
         """Each trace once, without a crash, on the real servers; the promises must hold."""
         self._start(workload, factory, traces, promises)
-        for trace in traces:
+        for trace in self._playable(traces):
             self._check(workload, factory, trace, Schedule((), trace.seed), promises)
         return self.runs
 
@@ -121,7 +123,7 @@ class LiveExplorer:
     ) -> int:
         """Each trace crash-free, then under every single crash of that live run."""
         self._start(workload, factory, traces, promises)
-        for trace in traces:
+        for trace in self._playable(traces):
             baseline = self._check(workload, factory, trace, Schedule((), trace.seed), promises)
             for schedule in single_crash_schedules_of(baseline, trace.seed):
                 self._check(workload, factory, trace, schedule, promises)
@@ -176,6 +178,25 @@ class LiveExplorer:
                 "simulator: the same command without --world live"
             )
         self.explored = Exploration(workload, factory, tuple(traces), tuple(promises))
+
+    def _playable(self, traces: Sequence[Trace]) -> list[Trace]:
+        """The traces a real server can play unharmed (:data:`UNSAFE`); the others are left
+        to the simulator, and named at the end of the session."""
+        playable = []
+        for trace in traces:
+            unsafe = sorted(_actions(trace) & set(UNSAFE))
+            if not unsafe:
+                playable.append(trace)
+                continue
+            self.stats.unplayed.add(f"{trace.name} ({UNSAFE[unsafe[0]]})")
+        if traces and not playable:
+            names = ", ".join(trace.name for trace in traces)
+            raise NotPlayedLive(
+                f"live mode does not play {names}: "
+                + "; ".join(sorted({UNSAFE[a] for t in traces for a in _actions(t) & set(UNSAFE)}))
+                + ". Run it on the simulator: the same command without --world live"
+            )
+        return playable
 
     def _judged(self, promises: Sequence[Promise]) -> list[Promise]:
         """The promises a live run judges: all but the timed ones (:data:`TIMED`)."""
@@ -242,3 +263,7 @@ def _host(dsn: str) -> str:
     """``127.0.0.1:5432`` from a libpq string."""
     fields = dict(part.split("=", 1) for part in dsn.split() if "=" in part)
     return f"{fields.get('host', 'localhost')}:{fields.get('port', '5432')}"
+
+
+def _actions(trace: Trace) -> set[str]:
+    return {step.action for step in trace.steps}

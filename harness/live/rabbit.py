@@ -29,7 +29,7 @@ import json
 import socket
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -56,18 +56,37 @@ SAFETY_EXPIRES = 300_000
 """``x-expires`` (ms) of every queue a live run declares: the server deletes one left behind."""
 
 
-@dataclass
-class LiveChannel:
-    """A component's channel on RabbitMQ: its own connection, and what it holds unacked."""
+@dataclass(frozen=True)
+class Held:
+    """A delivery a channel holds unacked, shaped as the simulator's (``held.message``)."""
 
-    owner: str
-    prefetch: int
-    connection: Any
-    channel: Any
-    open: bool = True
-    unacked: dict[int, tuple[str, Message]] = field(default_factory=dict)
-    """delivery tag → (the queue's name in the world, the message)."""
-    pump: Callable[[float], bool] | None = None
+    message: Message
+
+
+class LiveChannel:
+    """A component's channel on RabbitMQ: its own connection, and what it holds unacked.
+
+    Setting ``prefetch`` is ``basic.qos``: it counts for the consumers started after it.
+    """
+
+    def __init__(self, owner: str, prefetch: int, connection: Any, channel: Any) -> None:
+        self.owner = owner
+        self._prefetch = prefetch
+        self.connection = connection
+        self.channel = channel
+        self.open = True
+        self.unacked: dict[int, tuple[str, Held]] = {}
+        """delivery tag → (the queue's name in the world, the delivery's message)."""
+        self.pump: Callable[[float], bool] | None = None
+
+    @property
+    def prefetch(self) -> int:
+        return self._prefetch
+
+    @prefetch.setter
+    def prefetch(self, count: int) -> None:
+        self.channel.basic_qos(prefetch_count=count)
+        self._prefetch = count
 
 
 class RabbitBroker:
@@ -82,6 +101,9 @@ class RabbitBroker:
         self.clock = loop.clock
         self.timeline = timeline
         self.available = True
+        self.alarm = None
+        """RabbitMQ's alarms are the server's own: live runs never raise one (it would block
+        every client of a shared server), so the memory-alarm traces are not played live."""
         self.settings = None
         """The simulator's knobs mean nothing here: RabbitMQ behaves as it does."""
         self.prefix = f"twm-live-{uuid.uuid4().hex[:10]}-"
@@ -227,7 +249,7 @@ class RabbitBroker:
             message_id = properties.message_id or ""
             summary = self._summaries.get(message_id, "")
             message = Message(message_id, decoded, headers, summary)
-            channel.unacked[method.delivery_tag] = (queue, message)
+            channel.unacked[method.delivery_tag] = (queue, Held(message))
             delivery = Delivery(
                 method.delivery_tag, message_id, decoded, bool(method.redelivered), headers, queue
             )
@@ -375,13 +397,19 @@ class RabbitBroker:
             channel.close()
         return found
 
+    def count(self, queue: str) -> int:
+        """How many messages are ready in ``queue``: ``message_count`` of a passive
+        ``queue.declare`` (what :meth:`ready` lists, without taking them out)."""
+        declared = self._control.queue_declare(self.real_name(queue), passive=True)
+        return declared.method.message_count
+
     def unacked(self, queue: str | None = None) -> list[Message]:
         """What the world's open channels hold delivered and unsettled (of ``queue``)."""
         return [
-            message
+            held.message
             for channel in self._channels
             if channel.open
-            for name, message in channel.unacked.values()
+            for name, held in channel.unacked.values()
             if queue is None or name == queue
         ]
 

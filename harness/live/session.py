@@ -49,6 +49,12 @@ class LiveSession:
             f"({stats.deliveries} deliveries); crash-free and single-crash schedules only, "
             "no determinism, no shrinking, no replay token"
         ]
+        if stats.unplayed:
+            lines.append(
+                "traces not played live, as a real server would be harmed: "
+                + "; ".join(sorted(stats.unplayed))
+                + " (the same command without --world live plays them)"
+            )
         if stats.unjudged:
             lines.append(
                 "not judged live, as they measure milliseconds of virtual time: "

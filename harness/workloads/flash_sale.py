@@ -53,6 +53,7 @@ from harness.workloads.flash_sale_ports import (
     Timer,
     Warehouse,
     WarehouseBusy,
+    ready_count,
 )
 from harness.workloads.payments_service import Jitter
 from harness.workloads.play import add_panels, new_world, outcome_of, schedule_steps
@@ -435,7 +436,7 @@ def run(
         scheduler.at(0.0, site.host.start, priority=2)
 
     def lag_now() -> int:
-        total = len(broker.ready(QUEUE)) + held_by_desk()
+        total = ready_count(broker, QUEUE) + held_by_desk()
         for site in sites:
             in_flight, buffered = site.holding()
             total += in_flight + buffered
@@ -450,7 +451,7 @@ def run(
             if not host.running or site.instance is None:
                 continue
             in_flight, buffered = site.holding()
-            true = len(broker.ready(QUEUE)) + in_flight + buffered
+            true = ready_count(broker, QUEUE) + in_flight + buffered
             got = host.invoke(site.instance.lag, what=f"lag() of {site.name}")
             if host.running:
                 reports.append((now, len(timeline), site.name, got, true - in_flight, true))
@@ -480,7 +481,7 @@ def run(
         seen = len(timeline)
         step = seen - 1  # the line that made the change
         now = world.now()
-        ready = len(broker.ready(QUEUE))
+        ready = ready_count(broker, QUEUE)
         total = ready + held_by_desk()
         for site in sites:
             in_flight, buffered = site.holding()

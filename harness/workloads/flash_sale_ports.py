@@ -142,11 +142,18 @@ class FlowChannel:
         """How many messages wait, ready, in the queue (not those delivered and unsettled)."""
 
         def effect() -> int:
-            count = len(self._broker.ready(self._queue))
+            count = ready_count(self._broker, self._queue)
             self._record(f"queue.declare passive {self._queue} → message_count={count}")
             return count
 
         return self._gate.call("depth", effect)
+
+
+def ready_count(broker: Any, queue: str) -> int:
+    """How many messages are ready in ``queue``: the broker's own count where it has one
+    (RabbitMQ's passive ``queue.declare`` in live mode), else the length of its ready list."""
+    count = getattr(broker, "count", None)
+    return count(queue) if count is not None else len(broker.ready(queue))
 
 
 class Warehouse:

@@ -49,6 +49,7 @@ def said(done: subprocess.CompletedProcess) -> str:
         "::test_each_payment_is_captured_once_whatever_single_crash",
         "exercises/ch06/test_attempts.py"
         "::test_a_message_that_kills_the_consumer_still_runs_out_of_attempts",
+        "exercises/ch07/test_credit_window.py::test_nothing_is_lost_under_any_single_crash",
     ],
 )
 def test_a_solution_passes_on_rabbitmq(rabbitmq, node):
@@ -97,6 +98,12 @@ def test_the_relay_publishes_to_rabbitmq_from_an_outbox_on_postgresql(rabbitmq, 
             "ch06/ack_before_wait",
             "processed-or-dead",
             "lost",
+        ),
+        (
+            "exercises/ch07/test_credit_window.py::test_nothing_is_lost_under_any_single_crash",
+            "ch07/prefetch_zero",
+            "within-window",
+            "overflowed",
         ),
     ],
 )
@@ -152,6 +159,26 @@ def test_a_test_live_mode_does_not_play_is_skipped_saying_why(rabbitmq):
     assert "live mode does not play payments-log: a Kafka-like log" in out, out[-4000:]
     assert "draws random traces and crashes with Hypothesis" in out, out[-4000:]
     assert out.count("the same command without --world live") >= 4, out[-4000:]
+
+
+@pytest.mark.rabbitmq
+def test_a_trace_that_would_harm_the_server_is_not_played_live(rabbitmq):
+    """ch07's memory alarm would block every client of a shared RabbitMQ: a test with only
+    that trace is skipped saying so; one with other traces plays those, and the session's
+    last lines name the trace left to the simulator, and the promises timed to the
+    millisecond that live runs do not judge"""
+    done = kit_pytest(
+        "exercises/ch07/test_backoff.py::test_a_memory_alarm_is_waited_out_with_a_growing_backoff",
+        "exercises/ch07/test_watermarks.py::test_the_desk_pauses_at_high_and_resumes_at_low",
+        "exercises/ch07/test_backoff.py::test_a_full_queue_that_nacks_is_never_a_drop",
+        *("--target", "solutions", "--world", "live"),
+    )
+    out = said(done)
+    assert done.returncode == 0 and "2 passed, 1 skipped" in out, out[-4000:]
+    assert "live mode does not play broker-refuses: its memory alarm blocks every" in out, out
+    summary = out.split("live mode: ")[1]
+    assert "traces not played live, as a real server would be harmed: broker-refuses" in summary
+    assert "not judged live, as they measure milliseconds of virtual time: backs-off" in summary
 
 
 RELAY_SINGLE_CRASH = (
