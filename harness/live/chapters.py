@@ -12,7 +12,7 @@ under ``--world live``, with the reason from :data:`SIMULATED`.
 from __future__ import annotations
 
 LIVE = {
-    "payments-queue": "ch03 tasks 1-2: the payments consumer on a RabbitMQ queue",
+    "payments-queue": "ch03 tasks 1, 2 and 5: the payments consumers on a RabbitMQ queue",
     "payments-inbox": "ch04 task 1: the payments consumer on a RabbitMQ queue, its inbox in SQLite",
     "payments-retry": "ch06: the retrying consumer, its wait and dead-letter queues on RabbitMQ",
     "outbox-relay": "ch05 task 2: the relay, publishing with confirms to RabbitMQ, "
