@@ -64,6 +64,8 @@ from grader.result import SubmissionResult
 
 KIT = Path(__file__).resolve().parent.parent
 """The kit whose pristine tests grade every submission (this checkout)."""
+PLAN_FILE = "plan.json"
+"""In the batch's folder: the tests to score, collected by the first grading for the others."""
 START_MARGIN = 30.0
 """Wall-clock seconds a ``grader run`` child gets beyond ``--timeout``: its start-up (the
 kit's digest, the sandbox) and writing its result."""
@@ -170,13 +172,14 @@ def work_root(out: Path) -> Path:
 
 
 def sweep(root: Path) -> int:
-    """Remove what killed gradings left in ``root``; return how many folders went."""
+    """Remove what killed gradings left in ``root``; return how many folders went (a plan
+    kept there, :data:`PLAN_FILE`, goes too, uncounted: the next grading collects anew)."""
     if not root.is_dir() or root.is_symlink():
         return 0
     gone = 0
     for entry in root.iterdir():
+        gone += entry.is_dir() and not entry.is_symlink()
         remove_tree(entry)
-        gone += 1
     return gone
 
 
@@ -221,6 +224,7 @@ def grader_command(
     hidden: Path | None = None,
     timeout: float | None = None,
     cpus: list[int] | None = None,
+    shared_plan: Path | None = None,
 ) -> list[str]:
     """The ``grader run`` that grades ``path`` into ``out`` (run in the kit's folder), on
     ``cpus`` when given (see :mod:`grader.affinity`)."""
@@ -244,6 +248,8 @@ def grader_command(
         command += ["--timeout", str(timeout)]
     if cpus:
         command += ["--cpus", ",".join(map(str, cpus))]
+    if shared_plan is not None:
+        command += ["--shared-plan", str(shared_plan)]
     return command
 
 
@@ -276,8 +282,16 @@ def grade_in_subprocess(
         os.chmod(tmp, 0o711)  # the sandboxes inside must be reachable by the learner's account
         private = Path(tempfile.mkdtemp(prefix="result-", dir=tmp))
         out, log = private / "result.json", private / "stderr.txt"
+        # The batch's own folder (never the system's temp folder) keeps the plan for all.
+        shared_plan = root / PLAN_FILE if work is not None else None
         command = grader_command(
-            path, out, chapters=chapters, hidden=hidden, timeout=timeout, cpus=cpus
+            path,
+            out,
+            chapters=chapters,
+            hidden=hidden,
+            timeout=timeout,
+            cpus=cpus,
+            shared_plan=shared_plan,
         )
         with open(log, "wb") as stderr:
             process = subprocess.Popen(

@@ -17,6 +17,7 @@ For example::
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -51,6 +52,7 @@ def grade_submission(
     workers: int = DEFAULT_WORKERS,
     kit: Path | None = None,
     sandbox: str = "auto",
+    shared_plan: Path | None = None,
 ) -> SubmissionResult:
     """Grade the submission at ``path`` (a checkout of the kit with the learner's work).
 
@@ -80,7 +82,7 @@ def grade_submission(
     hidden_traces = {c: p for c, p in hidden_traces.items() if c in selected}
     sandbox = sandboxes.build(the_kit, path.resolve(), selected)
     sandbox.mode = protection
-    planner = _Planner(the_kit, sandbox, selected)
+    planner = _Planner(the_kit, sandbox, selected, shared_plan)
     lanes = [
         runner.Lane(
             f"visible{n}",
@@ -197,13 +199,25 @@ def _groups(kit: pristine.Kit, chapters: list[str], workers: int) -> list[list[P
 
 class _Planner:
     """The plan: the chapter tests to score, in run order, from a collection of the pristine
-    tests (no learner code is imported when collecting). Runs alongside the tests; cached."""
+    tests (no learner code is imported when collecting). Runs alongside the tests; cached in
+    this process, and in ``shared`` when given (see :func:`_read_plan`)."""
 
-    def __init__(self, kit: pristine.Kit, sandbox: sandboxes.Sandbox, chapters: list[str]) -> None:
+    def __init__(
+        self,
+        kit: pristine.Kit,
+        sandbox: sandboxes.Sandbox,
+        chapters: list[str],
+        shared: Path | None = None,
+    ) -> None:
         self.key = (kit.root, kit.version, tuple(chapters))
         self.sandbox = sandbox
+        self.shared = shared
         self.out = sandbox.private / "plan.json"
         self.process = None
+        if self.key not in _plans and shared is not None:
+            known = _read_plan(shared, kit.version, chapters)
+            if known is not None:
+                _plans[self.key] = known
         if self.key not in _plans:
             args = ["--collect-only", "--grader-plan", str(self.out)]
             args += [str(sandbox.target / chapter) for chapter in chapters]
@@ -226,12 +240,55 @@ class _Planner:
                     f"cannot collect the kit's own tests: {self.sandbox.clean(tail)}"
                 )
             _plans[self.key] = json.loads(self.out.read_text(encoding="utf-8"))
+            if self.shared is not None:
+                _write_plan(self.shared, self.key[1], list(self.key[2]), _plans[self.key])
         return {entry["id"]: entry for entry in _plans[self.key]}
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+_PLAN_FIELDS = {"id": str, "chapter": str, "task": int, "max_points": (int, float), "title": str}
+
+
+def _read_plan(path: Path, version: str, chapters: list[str]) -> list[dict] | None:
+    """The plan kept in ``path`` for this kit version and these chapters; None when there is
+    none, or it is another's, or it is not a plan at all (then the grading collects its own).
+
+    A batch passes every ``grader run`` it starts the same ``path``, in a folder of its own
+    that learner code can neither read nor write: the first grading writes the plan there and
+    the others need not collect the kit's tests again (a pytest start each)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("kit") != version:
+        return None
+    tests = kept.get("tests")
+    if kept.get("chapters") != chapters or not isinstance(tests, list) or not tests:
+        return None
+    for entry in tests:
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(name), kind) for name, kind in _PLAN_FIELDS.items()
+        ):
+            return None
+    return tests
+
+
+def _write_plan(path: Path, version: str, chapters: list[str], tests: list[dict]) -> None:
+    """Keep ``tests``, the plan of ``version`` and ``chapters``, in ``path`` for the next
+    grading (readable by this account only; written whole or not at all)."""
+    text = json.dumps({"kit": version, "chapters": chapters, "tests": tests})
+    part = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(part, path)
+    except OSError:
+        part.unlink(missing_ok=True)  # the next grading collects its own plan
 
 
 def _probe(

@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: all it may use); each test process is given one of them, in turn",
     )
 
+    # Between grader batch and the gradings it starts: where the plan is kept for all of them.
+    parser.add_argument("--shared-plan", type=Path, default=None, help=argparse.SUPPRESS)
+
 
 def chapters_of(value: str | None) -> list[str] | None:
     """``--chapters ch03,ch04`` as a list (None: every chapter)."""
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         test_timeout=args.test_timeout,
         workers=args.workers,
         sandbox=args.sandbox,
+        shared_plan=args.shared_plan,
     )
     text = render(args.format, result)
     if args.out is None:
