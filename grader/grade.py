@@ -64,7 +64,10 @@ def grade_submission(
     share the chapters (a batch grading submissions in parallel passes 1); ``kit``
     is the pristine kit (default: the grader's own installation); ``sandbox`` is
     ``auto`` (the strongest this machine offers), ``require`` (bubblewrap or a
-    GradingError) or ``none`` (see :mod:`harness.isolation.sandbox`). Raises
+    GradingError) or ``none`` (see :mod:`harness.isolation.sandbox`);
+    ``shared_plan`` is where a batch keeps the tests to score for all its gradings
+    (see :func:`_read_plan`). Each test process, and the learner processes it
+    starts, runs on one CPU (:mod:`grader.affinity`). Raises
     :class:`grader.errors.GradingError` on bad input. Returns only once every
     process it started, and every process those started, is gone.
     """
