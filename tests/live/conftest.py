@@ -9,7 +9,6 @@ first time and in two lines after that, instead of a traceback.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,6 @@ from harness.targets import resolve
 
 SERVERS = ("postgres", "rabbitmq")
 """The markers that name the server a live test needs."""
-CANDIDATES = (
-    "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3",
-    "host=127.0.0.1 port=5432 user=root dbname=test connect_timeout=3",
-)
-"""Where the PostgreSQL server is looked for, unless TWM_POSTGRES_DSN names it."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,22 +76,13 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="module")
 def dsn() -> str:
     """The libpq string of the PostgreSQL server (skipped without one, see :func:`_missing`)."""
+    from harness.live.servers import ServerMissing, postgres_dsn
+
     try:
-        import psycopg
-    except ImportError:
-        _missing("psycopg is not installed (python -m pip install -e '.[live]')")
-    chosen = os.environ.get("TWM_POSTGRES_DSN")
-    tried = [chosen] if chosen else list(CANDIDATES)
-    errors = []
-    for candidate in tried:
-        try:
-            with psycopg.connect(candidate) as conn:
-                conn.execute("SELECT 1")
-            return candidate
-        except psycopg.Error as error:
-            errors.append(f"{candidate.split(' connect_timeout')[0]}: {str(error).strip()}")
-    _missing("no PostgreSQL server answered (" + "; ".join(errors) + ")")
-    raise AssertionError("unreachable")
+        return postgres_dsn()
+    except ServerMissing as error:
+        _missing(str(error))
+        raise AssertionError("unreachable") from None
 
 
 @pytest.fixture(scope="module")
