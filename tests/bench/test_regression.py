@@ -1,14 +1,16 @@
 """Speed against the committed baseline: no ratio of bench/ratios.py may get twice as bad.
 
 The check runs ``python bench/ratios.py --quick`` (every chapter once against its
-solution, ``grader run`` on ch00, the simulator, the crash pairs; about 40 s on a
+solution, ``grader run`` on ch00, the simulator, the crash pairs; about 60 s on a
 quiet machine) and compares each ratio with ``bench/baseline.json``. Only ratios
 are compared, never absolute times: the floor is measured in the same run. A
 ratio that looks twice as bad is measured again, twice at most, keeping its best,
 so one busy moment on a shared machine is not taken for a regression.
 
-Deselect it with ``-m "not bench"``. After a change that is meant to cost time,
-measure a new baseline on a quiet machine::
+The own suite leaves it out (``-m "not bench"`` in the ini file): it measures best
+on a machine doing nothing else, so CI runs it on its own, before the suite, with
+``pytest -m bench tests/bench`` (about 90 s). After a change that is meant to cost
+time, measure a new baseline on a quiet machine::
 
     python bench/ratios.py --json bench/baseline.json
 """
