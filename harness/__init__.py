@@ -10,14 +10,45 @@ Chapter tests use the ``kit`` fixture (:class:`harness.kit.Kit`); learner
 code sees only the ports (:mod:`harness.ports`).
 """
 
-from harness.checkers import Verdict
-from harness.explore import Explorer, PromiseBroken
-from harness.faults import Crash, CrashPoint, Schedule
-from harness.glossary import ANOMALIES
-from harness.outcome import Outcome
-from harness.promises import NO_DUPLICATE, NO_LOSS, NO_SWALLOW, SETTLED, Promise
-from harness.traces import Trace, TraceError
-from harness.world import World
+import importlib
+from typing import Any
+
+_HOMES = {
+    "Verdict": "harness.checkers",
+    "Explorer": "harness.explore",
+    "PromiseBroken": "harness.explore",
+    "Crash": "harness.faults",
+    "CrashPoint": "harness.faults",
+    "Schedule": "harness.faults",
+    "ANOMALIES": "harness.glossary",
+    "Outcome": "harness.outcome",
+    "NO_DUPLICATE": "harness.promises",
+    "NO_LOSS": "harness.promises",
+    "NO_SWALLOW": "harness.promises",
+    "SETTLED": "harness.promises",
+    "Promise": "harness.promises",
+    "Trace": "harness.traces",
+    "TraceError": "harness.traces",
+    "World": "harness.world",
+}
+"""Where each name of the package's front lives. A name is imported when first asked for
+(PEP 562), so a process that needs a few modules of the harness loads those only: the
+learner host, started afresh for each second run of a grading, skips the explorer, the
+world and the report it never uses."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
 
 __all__ = [
     "ANOMALIES",

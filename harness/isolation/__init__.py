@@ -22,9 +22,35 @@ that says so (:class:`ProcessEnded`, :class:`NoAnswer`), never a pass.
 - :mod:`~harness.isolation.target`: the target the chapter tests get.
 """
 
-from harness.isolation.child import Child, IsolationUnavailable, NoAnswer, ProcessEnded
-from harness.isolation.limits import Limits, harden
-from harness.isolation.target import IsolatedTarget, isolate
+import importlib
+from typing import Any
+
+_HOMES = {
+    "Child": "harness.isolation.child",
+    "IsolationUnavailable": "harness.isolation.child",
+    "NoAnswer": "harness.isolation.child",
+    "ProcessEnded": "harness.isolation.child",
+    "Limits": "harness.isolation.limits",
+    "harden": "harness.isolation.limits",
+    "IsolatedTarget": "harness.isolation.target",
+    "isolate": "harness.isolation.target",
+}
+"""Where each name of the package's front lives, imported when first asked for (PEP 562):
+the learner host imports the modules of its own side only, not the test process's."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'harness.isolation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
 
 __all__ = [
     "Child",
