@@ -10,8 +10,7 @@ Chapter tests use the ``kit`` fixture (:class:`harness.kit.Kit`); learner
 code sees only the ports (:mod:`harness.ports`).
 """
 
-import importlib
-from typing import Any
+from harness.lazy_front import names_of
 
 _HOMES = {
     "Verdict": "harness.checkers",
@@ -37,18 +36,7 @@ learner host, started afresh for each second run of a grading, skips the explore
 world and the report it never uses."""
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is not None:
-        value = getattr(importlib.import_module(home), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harness' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
-
+__getattr__, __dir__ = names_of(globals(), _HOMES)
 
 __all__ = [
     "ANOMALIES",

@@ -22,8 +22,7 @@ that says so (:class:`ProcessEnded`, :class:`NoAnswer`), never a pass.
 - :mod:`~harness.isolation.target`: the target the chapter tests get.
 """
 
-import importlib
-from typing import Any
+from harness.lazy_front import names_of
 
 _HOMES = {
     "Child": "harness.isolation.child",
@@ -39,18 +38,7 @@ _HOMES = {
 the learner host imports the modules of its own side only, not the test process's."""
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is not None:
-        value = getattr(importlib.import_module(home), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harness.isolation' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
-
+__getattr__, __dir__ = names_of(globals(), _HOMES)
 
 __all__ = [
     "Child",
