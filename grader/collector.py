@@ -20,8 +20,8 @@
   the kit's ``--isolate`` goes further, keeping learner code out of it.
 - ``--grader-repeat``: same submission, same score. A chapter test that passed runs a
   second time, identically (a fresh ``kit`` fixture; under ``--isolate`` a learner
-  process from a new learner host, with the same seed; the same derandomized
-  Hypothesis profile with no database);
+  process from a renewed learner host, one that has served no test, with the same seed;
+  the same derandomized Hypothesis profile with no database);
   if that run's outcome differs, the test is recorded as ``nondeterministic`` and
   scores 0. A test that did not pass scores 0 anyway and runs once.
 """
@@ -260,14 +260,16 @@ def _second_run(item: pytest.Item, nextitem: pytest.Item | None) -> dict:
 
 
 def _fresh_learner_host() -> None:
-    """End the learner host of this test process, so that the second run's learner process
-    comes from a new interpreter: a run that depends on what differs between two gradings
-    (the hash seed of strings, where memory is mapped) differs here too."""
+    """Renew the learner host of this test process, so that the second run's learner process
+    comes from a host that has served no test: a copy of it forked before it served the
+    first, in the state a new host starts in. A run that depends on the host's history (the
+    process ids it handed out, what it allocated) differs here as it would between two
+    gradings that ran the tests in other processes or another order."""
     try:
-        from harness.isolation.launch import close_running
+        from harness.isolation.launch import renew_running
     except ImportError:  # a kit whose isolation starts each learner process afresh
         return
-    close_running()
+    renew_running()
 
 
 def _nondeterministic(first: dict, second: dict) -> dict:

@@ -4,8 +4,10 @@
 see :mod:`harness.isolation.sandbox`) running :func:`harness.isolation.host.main`,
 and keeps it for every test of this test process that uses the same root. A
 host that died (learner code may kill its own host) is replaced by a fresh
-one at the next test; a host that stops answering is killed. The host and
-everything it started die when the test process ends.
+one at the next test; a host that stops answering is killed. :func:`renew_running`
+lets the next test's learner process come from a host that has served none
+(a fork of the host's pristine copy, see :mod:`harness.isolation.host`). The
+host and everything it started die when the test process ends.
 """
 
 from __future__ import annotations
@@ -150,6 +152,17 @@ class Host:
             self.close()
             return None
 
+    def renew(self) -> None:
+        """Let a pristine copy of the host serve from now on: the serving copy sweeps its
+        processes and ends, and the copy kept from the host's start forks the next one. A
+        host that cannot is closed, and the next test starts a new one."""
+        try:
+            renewed = "ready" in self._request({"op": "renew"})  # the new copy's first line
+        except HostLost:
+            renewed = False
+        if not renewed:
+            self.close()
+
     def interrupt(self, pid: int) -> bool:
         """Ask learner process ``pid`` to stop its code where it is; whether it was signalled."""
         try:
@@ -220,3 +233,11 @@ def _close_current() -> None:
 def close_running() -> None:
     """End this test process's learner host, if one runs."""
     _close_current()
+
+
+def renew_running() -> None:
+    """Let the next learner process of this test process come from a host that has served
+    no test before (:meth:`Host.renew`), if a host runs."""
+    host = _running.get("host")
+    if host is not None:
+        host.renew()

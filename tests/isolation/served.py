@@ -125,10 +125,26 @@ def keep(port: Port) -> None:
     return None
 
 
+def host_pid() -> int:
+    """The learner host that forked this process (its serving copy)."""
+    return os.getppid()
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        return int(stat.read().rsplit(b")", 1)[1].split()[1])
+
+
+def kill_the_pristine_copy() -> None:
+    """Learner code that kills the copy its host keeps to renew itself (its grandparent)."""
+    os.kill(parent_of(os.getppid()), 9)
+
+
 FUNCTIONS = {f.__name__: f for f in (echo, use_port, bounce, read_twice, same, Learnerish)}
 FUNCTIONS |= {f.__name__: f for f in (raise_value_error, raise_learner_error, raise_interrupt)}
 FUNCTIONS |= {f.__name__: f for f in (not_done, catch_payment, through_crash, clock, peek)}
 FUNCTIONS |= {f.__name__: f for f in (exit_with, sleep, keep, raise_syntax_error)}
+FUNCTIONS |= {f.__name__: f for f in (host_pid, kill_the_pristine_copy)}
 
 
 class Root:

@@ -1,0 +1,105 @@
+"""The learner host renews itself: the grader's second run of a test gets a learner process
+from a host that has served no test, without starting a new interpreter.
+
+The host keeps a pristine copy of itself from its start; on ``renew`` the serving
+copy ends and the pristine one forks the next (``harness.isolation.host``). These
+tests check what a second run relies on: its learner process comes from another
+host process than the first run's, the host behind it was not started again (the
+point of renewing: a fork instead of an interpreter's start), and learner code
+that attacks the pristine copy costs only its own host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+
+import pytest
+from isolation.served import Root
+
+from harness.isolation import Child, Limits, ProcessEnded, launch
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc to find the pristine copy"
+)
+
+
+def learner_run(function: str, *args):
+    """One test's learner process: call ``function`` in it, then end it, as a test does."""
+    process = Child(Root(), Limits(answer=5))
+    try:
+        return process.component("served.py", function)(*args)
+    finally:
+        process.stop()
+
+
+def started_host() -> int:
+    """The process the test process started for its learner host (bubblewrap, or python)."""
+    return launch._running["host"].process.pid
+
+
+@pytest.fixture(autouse=True)
+def no_host_before_or_after():
+    launch.close_running()
+    yield
+    launch.close_running()
+
+
+def test_a_host_serves_every_test_of_the_process_until_it_is_renewed():
+    """two tests in a row get learner processes of the same host: renewing is what changes it"""
+    first = learner_run("host_pid")
+    assert learner_run("host_pid") == first
+
+
+def test_after_renewal_the_learner_comes_from_another_host_of_the_same_start():
+    """after renew, each learner process comes from another serving copy, and the host the
+    test process started is still the one it started (renewing started no new interpreter)"""
+    serving = [learner_run("host_pid")]
+    started = started_host()
+    for _ in range(3):  # more than once: each renewal forks a new copy from the pristine one
+        launch.renew_running()
+        serving.append(learner_run("host_pid"))
+        assert learner_run("echo", "still answers") == ("still answers", "str")
+    assert len(set(serving)) == len(serving), serving
+    assert started_host() == started
+
+
+def test_renewal_takes_a_fork_not_a_start():
+    """renewing costs far less than starting a host (a fork against an interpreter's start
+    and imports): best of five, a fifth at most (about a fortieth here)"""
+    learner_run("host_pid")
+    renewals = []
+    for _ in range(5):
+        begin = time.perf_counter()
+        launch.renew_running()
+        renewals.append(time.perf_counter() - begin)
+    starts = []
+    for _ in range(3):
+        launch.close_running()
+        begin = time.perf_counter()
+        launch.Host.for_root(Root())
+        starts.append(time.perf_counter() - begin)
+    assert min(renewals) < min(starts) / 5, (renewals, starts)
+
+
+def test_learner_code_that_kills_the_pristine_copy_loses_only_its_own_host():
+    """the learner process whose code killed the pristine copy ends with its host (whether
+    its answer got out first is a race); the next test's learner process comes from a new
+    host, and so does the next after a renewal"""
+    learner_run("host_pid")
+    before = started_host()
+    with contextlib.suppress(ProcessEnded):
+        learner_run("kill_the_pristine_copy")
+    launch.renew_running()
+    assert learner_run("echo", 1) == (1, "int")
+    assert started_host() != before
+    launch.renew_running()
+    assert learner_run("echo", 2) == (2, "int")
+
+
+def test_renewing_without_a_host_changes_nothing():
+    """no host runs yet: renewing starts none, and the next test starts one as usual"""
+    launch.renew_running()
+    assert "host" not in launch._running
+    assert learner_run("echo", "first") == ("first", "str")
