@@ -33,7 +33,9 @@ forks the next serving copy, in the state the first one started in. That
 costs a fork instead of an interpreter's start and its imports (about 0.2 s
 of CPU a second run). When the serving copy ends any other way (the test
 process closed the control socket, learner code killed it), the pristine
-copy ends too, and the test process starts a new host.
+copy ends too, and the test process starts a new host. Under bubblewrap the
+pristine copy is the namespace's process 1, which no process inside may
+signal; elsewhere, learner code that kills it ends its own host with it.
 """
 
 from __future__ import annotations
@@ -306,8 +308,9 @@ def descendants(pid: int, parents: dict[int, int] | None = None) -> set[int]:
 
 def _others(me: int, *, inside_namespace: bool, spare: int | None = None) -> list[int]:
     """The processes to sweep: in the host's own PID namespace, all but the host, the
-    pristine copy ``spare`` and the namespace's init; elsewhere, the host's descendants
-    (orphans come back to the host, which is their subreaper)."""
+    pristine copy ``spare`` and the namespace's process 1 (the pristine copy itself, under
+    bubblewrap); elsewhere, the host's descendants (orphans come back to the host, which is
+    their subreaper)."""
     parents = living_parents()
     if inside_namespace:
         return sorted(pid for pid in parents if pid not in (me, 1, spare))

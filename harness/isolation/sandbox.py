@@ -12,8 +12,11 @@ to least (each protection is listed in the grading report, see
   only the interpreter's standard library, the harness package, freezegun and
   the learner's target tree; a private ``/tmp`` of bounded size; no network at
   all. The kit's solutions, hidden traces, results, other submissions and the
-  grader's installation are not in its view. When the host dies, everything in
-  its namespace dies with it.
+  grader's installation are not in its view. The host is the namespace's
+  process 1 (``--as-pid-1``): no process inside can signal it, and when it
+  ends, everything in its namespace dies with it; it ends on its own when the
+  test process closes its control socket, so each process in it is waited for
+  and its CPU time is counted by whoever waits for the test process.
 - **as root**, the host drops to an unprivileged user of its own
   (:data:`LEARNER_USER`, created on first use) before any learner code loads,
   so it cannot read the test process's memory nor write anything root owns.
@@ -103,8 +106,9 @@ def bubblewrap_problem() -> str | None:
     if path is None:
         return "bwrap is not installed (Debian and Ubuntu: apt install bubblewrap)"
     try:
+        probe = ["--ro-bind", "/", "/", "--unshare-all", "--as-pid-1", "--die-with-parent"]
         done = subprocess.run(
-            [path, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+            [path, *probe, "true"],
             capture_output=True,
             timeout=10,
         )
@@ -265,7 +269,9 @@ def interpreter() -> str:
 
 
 def bubblewrap_command(extra: list[Path], *, as_root: bool) -> list[str]:
-    """The ``bwrap`` options that wrap the learner host: namespaces, the read-only view."""
+    """The ``bwrap`` options that wrap the learner host: namespaces, the read-only view, and
+    the host as the namespace's process 1 (no reaper of bubblewrap's own in between, whose
+    exit would leave the host's CPU time uncounted)."""
     # As root, no user namespace: the host leaves root for the learner's real account, which
     # a user namespace would forbid (setgroups); as a user, bwrap needs one.
     unshare = ["--unshare-all"]
@@ -275,6 +281,7 @@ def bubblewrap_command(extra: list[Path], *, as_root: bool) -> list[str]:
     command = [
         str(bubblewrap()),
         *unshare,
+        "--as-pid-1",
         "--die-with-parent",
         "--new-session",
         "--clearenv",

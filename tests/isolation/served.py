@@ -135,6 +135,13 @@ def parent_of(pid: int) -> int:
         return int(stat.read().rsplit(b")", 1)[1].split()[1])
 
 
+def burn(seconds: float) -> float:
+    """Spend ``seconds`` of CPU time; the CPU time this process has used."""
+    while time.process_time() < seconds:
+        pass
+    return time.process_time()
+
+
 def kill_the_pristine_copy() -> None:
     """Learner code that kills the copy its host keeps to renew itself (its grandparent)."""
     os.kill(parent_of(os.getppid()), 9)
@@ -144,7 +151,7 @@ FUNCTIONS = {f.__name__: f for f in (echo, use_port, bounce, read_twice, same, L
 FUNCTIONS |= {f.__name__: f for f in (raise_value_error, raise_learner_error, raise_interrupt)}
 FUNCTIONS |= {f.__name__: f for f in (not_done, catch_payment, through_crash, clock, peek)}
 FUNCTIONS |= {f.__name__: f for f in (exit_with, sleep, keep, raise_syntax_error)}
-FUNCTIONS |= {f.__name__: f for f in (host_pid, kill_the_pristine_copy)}
+FUNCTIONS |= {f.__name__: f for f in (host_pid, kill_the_pristine_copy, burn)}
 
 
 class Root:
