@@ -369,6 +369,9 @@ def main(settings_json: str, control_fd: int) -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if not settings.get("namespace") and os.getppid() != parent:
         return  # the test process is already gone
+    # No handler of Python's own: a process 1 takes, from inside its namespace, only the
+    # signals it handles, so under bubblewrap no learner process can signal this one.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     gc.collect()
     gc.freeze()  # the learner processes share the host's pages instead of copying them
     keep_pristine(host)

@@ -147,11 +147,28 @@ def kill_the_pristine_copy() -> None:
     os.kill(parent_of(os.getppid()), 9)
 
 
+def signal_the_pristine_copy() -> list[str]:
+    """Send the pristine copy every signal that ends, stops or interrupts a process; the
+    ones the system let through."""
+    import signal
+
+    sent = []
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGSTOP):
+        try:
+            os.kill(parent_of(os.getppid()), number)
+            sent.append(signal.Signals(number).name)
+        except OSError:
+            pass
+    return sent
+
+
 FUNCTIONS = {f.__name__: f for f in (echo, use_port, bounce, read_twice, same, Learnerish)}
 FUNCTIONS |= {f.__name__: f for f in (raise_value_error, raise_learner_error, raise_interrupt)}
 FUNCTIONS |= {f.__name__: f for f in (not_done, catch_payment, through_crash, clock, peek)}
 FUNCTIONS |= {f.__name__: f for f in (exit_with, sleep, keep, raise_syntax_error)}
-FUNCTIONS |= {f.__name__: f for f in (host_pid, kill_the_pristine_copy, burn)}
+FUNCTIONS |= {
+    f.__name__: f for f in (host_pid, kill_the_pristine_copy, signal_the_pristine_copy, burn)
+}
 
 
 class Root:

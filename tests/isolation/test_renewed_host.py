@@ -20,7 +20,7 @@ import time
 import pytest
 from isolation.served import Root
 
-from harness.isolation import Child, Limits, ProcessEnded, launch
+from harness.isolation import Child, Limits, ProcessEnded, launch, sandbox
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc to find the pristine copy"
@@ -96,6 +96,20 @@ def test_learner_code_that_kills_the_pristine_copy_loses_at_most_its_own_host():
     launch.renew_running()
     assert learner_run("host_pid") != before
     assert learner_run("echo", 2) == (2, "int")
+
+
+@pytest.mark.skipif(not sandbox.use_bubblewrap(), reason="bubblewrap does not work here")
+def test_under_bubblewrap_no_signal_of_learner_code_reaches_the_pristine_copy():
+    """the pristine copy is the sandbox's process 1: interrupted, terminated, stopped by
+    learner code, it still renews, and the host the test process started is the same"""
+    learner_run("host_pid")
+    started = started_host()
+    for _ in range(2):
+        learner_run("signal_the_pristine_copy")
+        before = learner_run("host_pid")
+        launch.renew_running()
+        assert learner_run("host_pid") != before
+    assert started_host() == started
 
 
 def test_the_learner_side_cpu_time_is_counted_once_the_host_is_closed():
