@@ -68,12 +68,13 @@ class Kit:
         return next((c.title for c in self.manifest.chapters if c.id == chapter), chapter)
 
     def modules(self, chapters: tuple[str, ...] | list[str] | None = None) -> list[str]:
-        """The learner's task modules (``ch03/at_most_once.py``) of ``chapters``, in order."""
+        """The learner's task modules (``ch03/at_most_once.py``) of ``chapters``, in order, each
+        once (a module that several tasks fill, as ch02's ``shipping.py``, is named once)."""
         wanted = set(self.chapters if chapters is None else chapters)
-        found = []
+        found: list[str] = []
         for chapter in self.manifest.chapters:
             if chapter.id in wanted:
-                found += [t.module for t in chapter.tasks if t.module not in found]
+                found += dict.fromkeys(t.module for t in chapter.tasks if t.module not in found)
         for chapter in sorted(wanted - {c.id for c in self.manifest.chapters}):
             # A chapter with tests but no manifest block yet: its modules are its stubs.
             found += [

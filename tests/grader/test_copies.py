@@ -176,6 +176,25 @@ def test_a_disguised_copy_keeps_working_and_is_named(tmp_path: Path):
     assert not result.integrity.clean
 
 
+def test_a_module_that_several_tasks_fill_is_named_once(tmp_path: Path):
+    """every reference solution copied: integrity names each module once, though ch02's
+    shipping.py and others are filled by several tasks"""
+    shared = [
+        m
+        for m in {t.module for c in KIT.manifest.chapters for t in c.tasks}
+        if sum(t.module == m for c in KIT.manifest.chapters for t in c.tasks) > 1
+    ]
+    assert shared, "no module of the kit is filled by several tasks: this test checks nothing"
+    assert len(KIT.modules()) == len(set(KIT.modules()))
+    sub = tmp_path / "sub"
+    pristine_copy.copy_exercises(sub / "exercises")
+    for module in KIT.modules():
+        shutil.copy(KIT.root / "solutions" / module, sub / "exercises" / module)
+    found = integrity.check(sub, KIT).copied
+    assert sorted(found) == sorted(f"exercises/{m}" for m in set(KIT.modules()))
+    assert len(found) == len(set(found)), found
+
+
 # Correct modules written the way another person would, for ch00 and ch03.
 INDEPENDENT = {
     "ch00/availability.py": '''
