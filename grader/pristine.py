@@ -74,7 +74,9 @@ class Kit:
         found: list[str] = []
         for chapter in self.manifest.chapters:
             if chapter.id in wanted:
-                found += dict.fromkeys(t.module for t in chapter.tasks if t.module not in found)
+                for task in chapter.tasks:
+                    if task.module not in found:
+                        found.append(task.module)
         for chapter in sorted(wanted - {c.id for c in self.manifest.chapters}):
             # A chapter with tests but no manifest block yet: its modules are its stubs.
             found += [
