@@ -191,14 +191,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     label = value if value in NAMED else str(root)
     target = Target(root, label)
+    cpus = None
     if config.getoption("isolate", False):
         from harness.isolation import isolate
+        from harness.isolation.pinning import keep_to_one_cpu
 
         try:
             target = isolate(target, config.getoption("isolate_limits", ""))
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
-    config.stash[_state] = {"target": target, "results": [], "manifest": None, "live": None}
+        cpus = keep_to_one_cpu()  # with the learner host it starts: port calls as switches
+    config.stash[_state] = {
+        "target": target,
+        "results": [],
+        "manifest": None,
+        "live": None,
+        "cpus": cpus,
+    }
     if _live(config):
         if config.getoption("replay"):
             raise pytest.UsageError(
@@ -209,6 +218,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[_state]["live"] = LiveSession()
     _check_chapters(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_state, None)
+    if state is not None and state.get("cpus"):
+        from harness.isolation.pinning import give_back
+
+        give_back(state["cpus"])
 
 
 def _live(config: pytest.Config) -> bool:
