@@ -191,23 +191,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     label = value if value in NAMED else str(root)
     target = Target(root, label)
-    cpus = None
     if config.getoption("isolate", False):
         from harness.isolation import isolate
-        from harness.isolation.pinning import keep_to_one_cpu
 
         try:
             target = isolate(target, config.getoption("isolate_limits", ""))
         except ValueError as error:
             raise pytest.UsageError(str(error)) from None
-        cpus = keep_to_one_cpu()  # with the learner host it starts: port calls as switches
-    config.stash[_state] = {
-        "target": target,
-        "results": [],
-        "manifest": None,
-        "live": None,
-        "cpus": cpus,
-    }
+    config.stash[_state] = {"target": target, "results": [], "manifest": None, "live": None}
     if _live(config):
         if config.getoption("replay"):
             raise pytest.UsageError(
@@ -218,6 +209,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.stash[_state]["live"] = LiveSession()
     _check_chapters(config)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under ``--isolate``, before the first test of the process that runs the tests (not a
+    pytest-xdist controller, whose workers would inherit it), keep this process and the
+    learner host it will start on one CPU (:mod:`harness.isolation.pinning`)."""
+    state = item.config.stash.get(_state, None)
+    if state is None or "cpus" in state or not item.config.getoption("isolate", False):
+        return
+    from harness.isolation.pinning import keep_to_one_cpu
+
+    state["cpus"] = keep_to_one_cpu()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -6,10 +6,11 @@ process to the other; on two, each side is woken on its own core, and in ch03
 that costs about a quarter more time and CPU (docs/performance.md). The grader
 already gives each of its lanes one CPU (``grader/affinity.py``). A test
 process that may run on several, as ``pytest --isolate`` typed by hand, keeps
-itself on one when the session starts, so that the learner host it starts
-later, and every learner process, inherit it: a pytest-xdist worker ``gwN``
-the N-th of its CPUs, round robin, so that workers do not share one; any
-other process the CPU it is on. The session gives the CPUs back when it ends.
+itself on one before its first test, so that the learner host it starts, and
+every learner process, inherit it: a pytest-xdist worker ``gwN`` the N-th of
+its CPUs, round robin, so that workers do not share one; any other process
+the CPU it is on. A pytest-xdist controller runs no test, so it keeps every
+CPU for the workers it starts. The session gives the CPUs back when it ends.
 """
 
 from __future__ import annotations

@@ -44,23 +44,34 @@ def pytest_sessionfinish(session):
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     seen["after"] = sorted(os.sched_getaffinity(0))
-    with open(os.environ["TWM_PROBE_OUT"], "w") as out:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "alone")
+    with open(os.path.join(os.environ["TWM_PROBE_OUT"], name + ".json"), "w") as out:
         json.dump(seen, out)
 """
 
 
-def isolated_run(tmp_path: Path, *, worker: str | None = None) -> dict:
+def isolated_runs(tmp_path: Path, *extra: str, worker: str | None = None) -> dict[str, dict]:
+    """``pytest exercises/ch00 --isolate`` with the probe; what it saw, by process (``alone``,
+    or pytest-xdist's ``gw0``, ``gw1``...)."""
     (tmp_path / "cpu_probe.py").write_text(textwrap.dedent(PROBE))
-    out = tmp_path / "seen.json"
+    out = tmp_path / "seen"
+    out.mkdir(exist_ok=True)
+    for old in out.iterdir():
+        old.unlink()
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "TWM_PROBE_OUT": str(out)}
     env.pop("PYTEST_XDIST_WORKER", None)
     if worker:
         env["PYTEST_XDIST_WORKER"] = worker
     command = [sys.executable, "-m", "pytest", "exercises/ch00", "--target", "solutions"]
     command += ["--isolate", "-p", "cpu_probe", "-p", "no:cacheprovider", "-q", "--no-pictures"]
-    done = subprocess.run(command, cwd=KIT, env=env, capture_output=True, text=True)
+    done = subprocess.run(command + list(extra), cwd=KIT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(out.read_text())
+    return {f.stem: json.loads(f.read_text()) for f in out.glob("*.json")}
+
+
+def isolated_run(tmp_path: Path, *, worker: str | None = None) -> dict:
+    seen = isolated_runs(tmp_path, worker=worker)
+    return seen[worker or "alone"]
 
 
 def test_the_test_process_and_its_learner_host_share_one_cpu_and_give_it_back(tmp_path):
@@ -78,6 +89,18 @@ def test_pytest_xdist_workers_take_their_cpus_in_turn(tmp_path):
         seen = isolated_run(tmp_path, worker=f"gw{number}")
         assert seen["test process"] == [ALLOWED[number % len(ALLOWED)]], seen
         assert seen["host"] == seen["test process"], seen
+
+
+def test_under_pytest_xdist_the_controller_keeps_every_cpu_and_the_workers_one_each(tmp_path):
+    """``pytest -n 2 --isolate``: the controller runs no test and keeps every CPU, so that
+    the workers it starts may take one each, in turn"""
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (the authors extra)")
+    seen = isolated_runs(tmp_path, "-n", "2", "-p", "xdist")
+    assert seen["alone"]["test process"] == ALLOWED, seen  # the controller
+    for number in (0, 1):
+        worker = seen[f"gw{number}"]
+        assert worker["test process"] == [ALLOWED[number % len(ALLOWED)]], seen
+        assert worker["host"] in (None, worker["test process"]), seen
 
 
 def test_a_worker_s_cpu_depends_on_its_number_not_on_where_it_runs():
