@@ -136,6 +136,7 @@ def play(
     horizon = (trace.steps[-1].at if trace.steps else 0.0) + HORIZON
 
     quiet = {"state": None, "since": 0.0}
+    live = world.servers is not None  # real time: a poll reads the clock before it is seen
     idle: list[tuple[int, int, str]] = []
 
     def snapshot() -> list[tuple[Any, ...]]:
@@ -144,12 +145,16 @@ def play(
             "FROM outbox ORDER BY id"
         )
 
-    def finished(state: list[tuple[Any, ...]]) -> bool:
+    def finished(state: list[tuple[Any, ...]], began: float) -> bool:
         """Done when the outbox is drained, or when nothing can change any more.
 
         Nothing can change once no step is left, the outbox has not changed for a
         few polls, and every lease and backoff of an unsent row has run out: what
-        is still unsent then stays so (stuck).
+        is still unsent then stays so (stuck). In a live world "run out" is judged
+        at ``began``, when the last poll started (``time.time()``): a relay whose
+        poll read the time before a backoff ran out, and ran slowly on a loaded
+        machine, must poll once more; in the simulator a poll takes the time its
+        calls take, and the run ends as it always has.
         """
         if world.now() > horizon:
             # A row that backed off may take the horizon's time again after its last retry (it
@@ -166,7 +171,8 @@ def play(
             return False
         deadline = max(max(row[CLAIMED_UNTIL] or 0, row[AVAILABLE_AT]) for row in state)
         settle = QUIET_POLLS * POLL_INTERVAL
-        return world.now() - quiet["since"] > settle and wall(world) > (deadline or 0) + settle
+        seen = began if live else wall(world)
+        return world.now() - quiet["since"] > settle and seen > (deadline or 0) + settle
 
     def starter(offset: float) -> Callable[[Component], None]:
         def start(host: Component) -> None:
@@ -194,12 +200,13 @@ def play(
                 if not host.running or host.incarnation != incarnation:
                     return
                 start, before, confirmed = len(timeline), snapshot(), len(published.rows)
+                began = wall(world)
                 host.invoke(poll_once, what=f"poll_once() of {host.name}")
                 require_closed(host, store, f"poll_once() of {host.name}")
                 after = snapshot()
                 if len(published.rows) == confirmed and after == before:
                     idle.append((start, len(timeline), host.name))
-                if host.running and host.incarnation == incarnation and not finished(after):
+                if host.running and host.incarnation == incarnation and not finished(after, began):
                     scheduler.after(POLL_INTERVAL, tick)
 
             scheduler.after(POLL_INTERVAL + offset, tick)
