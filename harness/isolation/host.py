@@ -124,6 +124,27 @@ class LearnerHost:
         """The pid of the pristine copy that forked this one, which the sweep spares."""
         self._buffer = b""
 
+    def keep_pristine(self) -> None:
+        """Serve from copies of this process, each forked before it serves anything: a new one
+        each time the last ends asking for it (:data:`RENEWED`); end when one ends otherwise.
+        This process is the subreaper of its copies' orphans (see :func:`main`)."""
+        while True:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the serving copy, which never returns
+                code = 70
+                try:
+                    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the pristine copy
+                    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # not inherited by a fork
+                    self.pristine = os.getppid()
+                    code = RENEWED if self.serve() else 0
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            self._sweep()  # whatever the serving copy's sweep missed, and its orphans
+            if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == RENEWED):
+                return
+            self._clean_tmp()
+
     # -- requests ---------------------------------------------------------------------------
 
     def serve(self) -> bool:
@@ -374,26 +395,4 @@ def main(settings_json: str, control_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     gc.collect()
     gc.freeze()  # the learner processes share the host's pages instead of copying them
-    keep_pristine(host)
-
-
-def keep_pristine(host: LearnerHost) -> None:
-    """Serve from copies of this process, each forked before it serves anything: a new one
-    each time the last ends asking for it (:data:`RENEWED`); end when one ends otherwise.
-    This process is the subreaper of its copies' orphans (see :func:`main`)."""
-    while True:
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the serving copy, which never returns
-            code = 70
-            try:
-                _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the pristine copy
-                _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # not inherited by a fork
-                host.pristine = os.getppid()
-                code = RENEWED if host.serve() else 0
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        host._sweep()  # whatever the serving copy's sweep missed, and its orphans
-        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == RENEWED):
-            return
-        host._clean_tmp()
+    host.keep_pristine()

@@ -11,6 +11,7 @@ import os
 import time
 
 from harness.gateway import PaymentFailed
+from harness.isolation.host import living_parents
 
 
 class Port:
@@ -130,11 +131,6 @@ def host_pid() -> int:
     return os.getppid()
 
 
-def parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as stat:
-        return int(stat.read().rsplit(b")", 1)[1].split()[1])
-
-
 def burn(seconds: float) -> float:
     """Spend ``seconds`` of CPU time; the CPU time this process has used."""
     while time.process_time() < seconds:
@@ -144,7 +140,7 @@ def burn(seconds: float) -> float:
 
 def kill_the_pristine_copy() -> None:
     """Learner code that kills the copy its host keeps to renew itself (its grandparent)."""
-    os.kill(parent_of(os.getppid()), 9)
+    os.kill(living_parents()[os.getppid()], 9)
 
 
 def signal_the_pristine_copy() -> list[str]:
@@ -155,7 +151,7 @@ def signal_the_pristine_copy() -> list[str]:
     sent = []
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGSTOP):
         try:
-            os.kill(parent_of(os.getppid()), number)
+            os.kill(living_parents()[os.getppid()], number)
             sent.append(signal.Signals(number).name)
         except OSError:
             pass
